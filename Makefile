@@ -1,0 +1,55 @@
+# sandboxer: the two commands a user needs are `make demo` and `make test`.
+# Every target creates/updates the project's virtual environment first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test test-fast test-postgres test-docker bench lint format clean
+
+help:
+	@echo "make demo   - build the example production DB, snapshot it, list and verify"
+	@echo "make test   - run the whole test suite (PostgreSQL and Docker tests included)"
+	@echo "make test-fast / test-postgres / test-docker - one group of tests"
+	@echo "make bench  - benchmarks on TPC-H (ratios against plain baselines)"
+	@echo "make lint   - ruff and mypy"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not postgres and not docker and not slow" $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	$(BIN)/python -m pytest -m postgres $(PYTEST_ARGS)
+
+test-docker: $(STAMP)
+	$(BIN)/python -m pytest -m docker $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check sandboxer tests bench examples
+	$(BIN)/ruff format --check sandboxer tests bench examples
+	$(BIN)/mypy sandboxer
+
+format: $(STAMP)
+	$(BIN)/ruff format sandboxer tests bench examples
+	$(BIN)/ruff check --fix sandboxer tests bench examples
+
+clean:
+	rm -rf .sandboxer .pytest_cache .ruff_cache .mypy_cache

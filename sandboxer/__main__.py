@@ -1,0 +1,4 @@
+from sandboxer.cli.main import cli
+
+if __name__ == "__main__":
+    cli()

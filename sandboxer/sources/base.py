@@ -1,0 +1,120 @@
+"""The Source interface: what the subset planner needs from any production database.
+
+A source is opened once per build; between ``open()`` and ``close()`` every read sees the same
+consistent state (PostgreSQL: one REPEATABLE READ snapshot). All SQL is built as sqlglot
+expressions and generated in the source's dialect with every identifier quoted.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sandboxer.sources.schema import Schema, Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A deterministic sample of ``percent`` % of a table's rows, keyed on its row identity.
+
+    A row is in the sample when the first 8 hex digits of ``md5(seed | key columns as text)``
+    fall below ``percent`` of the hash space: stable across runs and identical across sources
+    holding the same keys, unlike ``random()`` or ``TABLESAMPLE``.
+    """
+
+    percent: float
+    seed: int
+
+    @property
+    def threshold(self) -> str:
+        return format(min(int(self.percent / 100 * 16**8), 16**8 - 1), "08x")
+
+
+class Source(abc.ABC):
+    """A production data source. Subclasses register themselves in ``sources.SOURCES``."""
+
+    type: ClassVar[str]
+    """Registry name and URL scheme (``postgresql``, ``duckdb``, ``sqlite``, ``files``)."""
+    dialect: ClassVar[str]
+    """sqlglot dialect used to generate this source's SQL."""
+    consistent_snapshot: ClassVar[bool] = False
+    """True when all reads between open() and close() see one point-in-time state."""
+    pushdown_sample: ClassVar[bool] = True
+    """True when the source can evaluate ``Sample`` in SQL (needs ``md5``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def display_url(self) -> str:
+        """The URL with any password removed: the only form that may be printed or stored."""
+        from sandboxer.sources.urls import redact_url
+
+        return redact_url(self.url)
+
+    def identity(self) -> dict[str, Any]:
+        """What the manifest records about where the data came from (never credentials)."""
+        return {"type": self.type, "url": self.display_url}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect and, where supported, start the consistent read snapshot."""
+
+    def close(self) -> None:
+        """End the snapshot and disconnect; safe to call twice."""
+
+    def __enter__(self) -> Source:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- catalog -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def introspect(self) -> Schema:
+        """Tables, columns, primary/unique/foreign keys as the source declares them."""
+
+    @abc.abstractmethod
+    def count_rows(self, table: Table) -> int:
+        """Exact row count of a table."""
+
+    # -- reads ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def select(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        *,
+        where: exp.Expression | None = None,
+        sample: Sample | None = None,
+        limit: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Rows of ``table`` (only ``columns``) matching ``where`` and ``sample``.
+
+        ``where`` has been validated by ``sandboxer.sources.sql.parse_where``. With ``limit``,
+        ``order_by`` makes the choice deterministic.
+        """
+
+    @abc.abstractmethod
+    def fetch_matching(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        match_columns: Sequence[str],
+        keys: pa.Table,
+        *,
+        order_by: Sequence[str] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the rows of ``table`` whose ``match_columns`` tuple is one of the rows of
+        ``keys`` (a semi-join; ``keys`` has exactly ``match_columns`` as its columns, in that
+        order, distinct, without nulls). Only ``columns`` are returned, ordered by
+        ``order_by`` when given. Must not load the whole table into memory."""

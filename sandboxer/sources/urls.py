@@ -1,0 +1,31 @@
+"""Source URLs: parsing, and printing them without credentials."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+_PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``; keyword DSNs too."""
+    if "://" not in url:
+        return _PASSWORD_IN_DSN.sub(r"\1***", url)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{host}"
+    query = re.sub(r"(password=)[^&]*", r"\1***", parts.query, flags=re.IGNORECASE)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scheme_of(url: str) -> str:
+    """The source type a URL names: a scheme, or ``files`` for a plain directory path."""
+    if "://" in url:
+        scheme = url.split("://", 1)[0].lower()
+        return {"postgres": "postgresql", "file": "files"}.get(scheme, scheme.split("+")[0])
+    return "files"
