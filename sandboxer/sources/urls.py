@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 _PASSWORD_IN_DSN = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
@@ -29,3 +30,21 @@ def scheme_of(url: str) -> str:
         scheme = url.split("://", 1)[0].lower()
         return {"postgres": "postgresql", "file": "files"}.get(scheme, scheme.split("+")[0])
     return "files"
+
+
+def resolve_url(url: str, base: Path) -> str:
+    """Make a relative file URL (``duckdb:///x.db``, ``sqlite:///x.db``, ``data/``) absolute
+    against ``base`` (the config file's directory), so commands work from any directory."""
+    for scheme in ("duckdb", "sqlite"):
+        prefix = f"{scheme}:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            rest = url[len(prefix):]
+            if rest in ("", ":memory:"):
+                return url
+            return f"{prefix}{(base / rest).resolve()}"
+    if "://" not in url:
+        path = Path(url).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+    if url.startswith("file://"):
+        return url[len("file://"):] or "/"
+    return url

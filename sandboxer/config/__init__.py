@@ -1,0 +1,1 @@
+"""Configuration: the sandboxer.yaml model tree and its strict loader."""

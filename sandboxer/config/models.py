@@ -1,0 +1,149 @@
+"""The sandboxer.yaml model tree. Strict: unknown keys are errors (reported with their path,
+line and a suggestion by ``sandboxer.config.loader``).
+
+    version: 1
+    store: {path: .sandboxer}
+    datasets:
+      shop:
+        source: duckdb:///examples/shop/prod.duckdb   # or ${PROD_DATABASE_URL}
+        seed: 42
+        keys: {primary: {...}, foreign: [...]}          # virtual keys for loose sources
+        subset:
+          roots: [{table: customers, percent: 10}]
+          tables: {countries: all, audit_log: exclude}
+          follow_children: true
+          relations: [{table: customers, columns: [referred_by], follow_children: false}]
+
+See docs/config.md for every field.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+"""Dataset names become directory names and labels: a conservative allowlist."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TableMode(str, Enum):
+    subset = "subset"
+    """Rows are selected by roots and by the FK closure (the default)."""
+    all = "all"
+    """Copied whole (lookup tables); pulls its parents, not its children."""
+    exclude = "exclude"
+    """Left out of the snapshot; nullable FKs into it are set to null."""
+
+
+class MissingParent(str, Enum):
+    pull = "pull"
+    """Pull the referenced parent row into the subset (default; keeps every value)."""
+    null = "null"
+    """Set a nullable FK to null when its parent is not otherwise selected."""
+
+
+class Root(Strict):
+    """A starting point of the subset: rows of ``table`` chosen by where/percent/limit."""
+
+    table: str
+    where: str | None = None
+    """A SQL condition in the source's dialect, validated with sqlglot."""
+    percent: Annotated[float, Field(gt=0, le=100)] | None = None
+    """Deterministic sample keyed on the primary key hash and the seed."""
+    limit: Annotated[int, Field(ge=1)] | None = None
+    """At most this many rows (lowest primary keys of those selected)."""
+
+
+class Relation(Strict):
+    """Overrides for one foreign key, named by its child table and columns."""
+
+    table: str
+    columns: list[str]
+    follow_children: bool | None = None
+    max_children: Annotated[int, Field(ge=0)] | None = None
+    on_missing_parent: MissingParent | None = None
+
+
+class Subset(Strict):
+    roots: list[Root] = Field(default_factory=list)
+    tables: dict[str, TableMode] = Field(default_factory=dict)
+    follow_children: bool = True
+    """Pull the children of rows selected as roots or as children (not of rows pulled in as
+    parents, which would pull back most of the database)."""
+    max_children_per_parent: Annotated[int, Field(ge=0)] | None = None
+    on_missing_parent: MissingParent = MissingParent.pull
+    budgets: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Per-table row caps for rows pulled as roots or children (parents are always pulled,
+    since integrity comes first)."""
+    relations: list[Relation] = Field(default_factory=list)
+
+
+class VirtualForeignKey(Strict):
+    table: str
+    columns: list[str]
+    references: str
+    ref_columns: list[str] | None = None
+    """Defaults to the primary key of ``references``."""
+
+    @model_validator(mode="after")
+    def _same_arity(self) -> VirtualForeignKey:
+        if self.ref_columns is not None and len(self.ref_columns) != len(self.columns):
+            raise ValueError("columns and ref_columns must have the same length")
+        return self
+
+
+class Keys(Strict):
+    """Keys the source does not declare (files, loose databases)."""
+
+    primary: dict[str, list[str]] = Field(default_factory=dict)
+    unique: dict[str, list[list[str]]] = Field(default_factory=dict)
+    foreign: list[VirtualForeignKey] = Field(default_factory=list)
+
+
+class Dataset(Strict):
+    source: str
+    """postgresql://user:${PGPASSWORD}@host/db, duckdb:///path.db, sqlite:///path.db, or a
+    directory of Parquet/CSV files."""
+    description: str | None = None
+    seed: int = 0
+    schemas: list[str] | None = None
+    """Only these source schemas (PostgreSQL); default: every non-system schema."""
+    keys: Keys = Field(default_factory=Keys)
+    subset: Subset = Field(default_factory=Subset)
+
+
+class Store(Strict):
+    path: str = ".sandboxer"
+    """Snapshot store directory, relative to the config file."""
+
+
+class Project(Strict):
+    version: int = 1
+    name: str | None = None
+    store: Store = Field(default_factory=Store)
+    datasets: dict[str, Dataset] = Field(default_factory=dict)
+
+    @field_validator("datasets")
+    @classmethod
+    def _dataset_names(cls, value: dict[str, Dataset]) -> dict[str, Dataset]:
+        for name in value:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(
+                    f"dataset name {name!r} must start with a letter or digit and use only "
+                    "letters, digits, '_', '.', '-' (at most 63 characters)"
+                )
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("only version 1 is supported by this sandboxer")
+        return value

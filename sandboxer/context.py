@@ -1,0 +1,210 @@
+"""The core every command calls: one Context per invocation (SQLMesh style).
+
+The CLI is a thin layer over these methods; tests and Python users drive the same calls.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from sandboxer.config.models import Dataset, Project, TableMode
+from sandboxer.console import Console, NoopConsole
+from sandboxer.errors import ConfigError, SandboxerError, did_you_mean
+from sandboxer.snapshot.store import LocalStore, SnapshotInfo
+from sandboxer.sources import Source, create_source
+from sandboxer.sources.schema import Schema
+from sandboxer.sources.urls import resolve_url
+
+DEFAULT_CONFIG = "sandboxer.yaml"
+
+
+class Context:
+    def __init__(self, config_path: Path | str = DEFAULT_CONFIG,
+                 console: Console | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.console = console or NoopConsole()
+
+    # -- configuration -------------------------------------------------------------------
+    @property
+    def project_dir(self) -> Path:
+        return self.config_path.resolve().parent
+
+    @functools.cached_property
+    def project(self) -> Project:
+        from sandboxer.config.loader import load_config
+
+        if not self.config_path.exists():
+            raise ConfigError(
+                f"No config file at {self.config_path}",
+                hint="Run `sandboxer init --source URL` to write one, or pass --config PATH.",
+            )
+        project = load_config(self.config_path, Project)
+        assert isinstance(project, Project)
+        return project
+
+    @functools.cached_property
+    def store(self) -> LocalStore:
+        root = Path(self.project.store.path)
+        return LocalStore(root if root.is_absolute() else self.project_dir / root)
+
+    def dataset(self, name: str | None = None) -> tuple[str, Dataset]:
+        datasets = self.project.datasets
+        if not datasets:
+            raise ConfigError("No datasets in the config", path=str(self.config_path),
+                              hint="Add one under `datasets:` (see `sandboxer init`).")
+        if name is None:
+            if len(datasets) > 1:
+                raise ConfigError(
+                    f"Several datasets are configured ({', '.join(sorted(datasets))})",
+                    hint="Name one, e.g. `sandboxer data build "
+                    f"{sorted(datasets)[0]}`.",
+                )
+            name = next(iter(datasets))
+        if name not in datasets:
+            raise ConfigError(
+                f"Unknown dataset `{name}`",
+                path=str(self.config_path),
+                hint=did_you_mean(name, datasets) or f"Datasets: {', '.join(sorted(datasets))}",
+            )
+        dataset = datasets[name]
+        resolved = resolve_url(dataset.source, self.project_dir)
+        return name, dataset.model_copy(update={"source": resolved})
+
+    def source(self, url: str) -> Source:
+        return create_source(resolve_url(url, Path.cwd()))
+
+    # -- data ----------------------------------------------------------------------------
+    def scan(self, source_url: str | None = None, dataset_name: str | None = None
+             ) -> dict[str, Any]:
+        """The schema graph of a source: tables, counts, keys, cycles, reachability."""
+        from sandboxer.snapshot.build import load_schema
+        from sandboxer.subset.graph import cycles, reachable
+
+        dataset: Dataset | None = None
+        if source_url is None:
+            _, dataset = self.dataset(dataset_name)
+            source = create_source(dataset.source)
+        else:
+            source = self.source(source_url)
+            if dataset_name is not None:
+                _, dataset = self.dataset(dataset_name)
+        with source:
+            if dataset is not None:
+                schema = load_schema(source, dataset)
+            else:
+                schema = source.introspect()
+            for table in schema.tables.values():
+                table.row_count = source.count_rows(table)
+        report: dict[str, Any] = {
+            "source": source.display_url,
+            "tables": {
+                key: {
+                    "rows": t.row_count,
+                    "columns": len(t.columns),
+                    "primary_key": list(t.primary_key),
+                    "unique_keys": [list(u) for u in t.unique_keys],
+                    "foreign_keys": [
+                        {"columns": list(fk.columns), "ref_table": fk.ref_table.key,
+                         "ref_columns": list(fk.ref_columns), "virtual": fk.virtual}
+                        for fk in t.foreign_keys
+                    ],
+                }
+                for key, t in sorted(schema.tables.items())
+            },
+            "cycles": cycles(schema),
+        }
+        if dataset is not None and dataset.subset.roots:
+            roots = {schema.table(r.table).key for r in dataset.subset.roots}
+            modes = {schema.table(k).key: m for k, m in dataset.subset.tables.items()}
+            roots |= {k for k, m in modes.items() if m is TableMode.all}
+            reach = reachable(schema, roots, follow_children=dataset.subset.follow_children)
+            report["roots"] = sorted(roots)
+            report["unreachable"] = sorted(
+                k for k in schema.tables if k not in reach and modes.get(k) is not TableMode.exclude
+            )
+        report["suggested_root"] = suggest_root(schema)
+        return report
+
+    def build(self, dataset_name: str | None = None) -> SnapshotInfo:
+        from sandboxer.snapshot.build import build_snapshot
+
+        name, dataset = self.dataset(dataset_name)
+        return build_snapshot(name, dataset, self.store, self.console)
+
+    def list_snapshots(self, dataset: str | None = None) -> list[SnapshotInfo]:
+        return self.store.list(dataset)
+
+    def resolve_snapshot(self, ref: str) -> SnapshotInfo:
+        default = None
+        if ref == "latest" and self.config_path.exists() and len(self.project.datasets) == 1:
+            default = next(iter(self.project.datasets))
+        return self.store.resolve(ref, default)
+
+    def verify(self, ref: str) -> dict[str, Any]:
+        from sandboxer.snapshot.verify import verify
+
+        return verify(self.resolve_snapshot(ref))
+
+    def remove(self, ref: str) -> str:
+        info = self.resolve_snapshot(ref)
+        self.store.remove(info.id)
+        return info.id
+
+    def gc(self) -> list[str]:
+        return self.store.gc()
+
+    # -- init ----------------------------------------------------------------------------
+    def init(self, source_url: str | None, *, dataset_name: str | None = None,
+             force: bool = False) -> Path:
+        """Write a starter sandboxer.yaml filled from the scanned schema."""
+        from sandboxer.config.starter import starter_config
+
+        if self.config_path.exists() and not force:
+            raise SandboxerError(f"{self.config_path} already exists",
+                                 hint="Pass --force to overwrite it.")
+        schema: Schema | None = None
+        if source_url is not None:
+            with self.source(source_url) as source:
+                schema = source.introspect()
+                for table in schema.tables.values():
+                    table.row_count = source.count_rows(table)
+        text = starter_config(source_url, schema, dataset_name)
+        self.config_path.write_text(text, encoding="utf-8")
+        return self.config_path
+
+
+def suggest_root(schema: Schema) -> str | None:
+    """The table with the most descendants (children, grandchildren...) among tables that are
+    not small lookups: usually the business entity (customers, accounts, users)."""
+    from collections import defaultdict
+
+    children: dict[str, set[str]] = defaultdict(set)
+    for fk in schema.foreign_keys:
+        if fk.table.key != fk.ref_table.key:
+            children[fk.ref_table.key].add(fk.table.key)
+
+    def descendants(key: str) -> int:
+        seen: set[str] = set()
+        stack = [key]
+        while stack:
+            for c in children[stack.pop()]:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return len(seen)
+
+    candidates = [k for k, t in schema.tables.items() if not is_lookup(schema, k)]
+    if not candidates:
+        return None
+    return max(candidates,
+               key=lambda k: (descendants(k), schema.tables[k].row_count or 0, k))
+
+
+def is_lookup(schema: Schema, key: str) -> bool:
+    """Small tables without foreign keys of their own (countries, statuses): copy whole."""
+    table = schema.tables[key]
+    referenced = bool(schema.children_of(key))
+    small = table.row_count is not None and table.row_count <= 1000
+    return referenced and small and not table.foreign_keys

@@ -1,0 +1,1 @@
+"""Snapshots: immutable, verifiable, versioned test datasets, and the store that holds them."""

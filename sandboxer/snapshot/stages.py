@@ -1,0 +1,49 @@
+"""A snapshot build is a sequence of stages over Arrow record batches, table by table:
+
+    extract (subset) -> [redact] -> [synthesize] -> write
+
+Each stage sees every table's batch stream and may transform it (change values, add or drop
+columns, add rows); ``report`` goes into the manifest under ``stages.<name>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sandboxer.sources.schema import Schema, Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from sandboxer.config.models import Dataset
+    from sandboxer.console import Console
+    from sandboxer.subset.planner import SubsetPlan
+
+
+@dataclass
+class BuildContext:
+    dataset_name: str
+    dataset: Dataset
+    schema: Schema
+    plan: SubsetPlan
+    console: Console
+
+
+class Stage:
+    """A transformation of every table's rows between extraction and writing."""
+
+    name = "stage"
+
+    def start(self, ctx: BuildContext) -> None:
+        """Called once before the first table."""
+
+    def process(self, table: Table, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Transform one table's batches. Must yield at least one batch (possibly empty) so
+        the schema reaches the writer."""
+        return batches
+
+    def report(self) -> dict[str, Any] | None:
+        """What the manifest records about this stage (counts, never values)."""
+        return None

@@ -1,0 +1,293 @@
+"""The snapshot store: where snapshots live, how they are published atomically.
+
+Layout of the local store (default ``.sandboxer/`` beside sandboxer.yaml)::
+
+    snapshots/<id>/manifest.json     a published snapshot (immutable)
+    snapshots/<id>/data/*.parquet
+    refs/<dataset>.json              {"latest": "<id>"}
+    tmp/build-<dataset>-<random>/    a build in progress (never listed)
+    locks/<dataset>.lock             held by the running build of that dataset
+
+A build writes into a staging directory inside the store, fsyncs every file, then renames the
+directory into ``snapshots/``: a rename is atomic, so a snapshot either exists complete or not
+at all. The store sits behind ``Store`` so an object store (S3/GCS via pyarrow filesystems)
+can implement ``publish`` by uploading the staged files and writing the manifest last.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandboxer.errors import StoreError, did_you_mean
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    id: str
+    dataset: str
+    created_at: str
+    path: Path
+    manifest: dict[str, Any]
+
+
+class Store(abc.ABC):
+    """Where snapshots are kept. Builds stage files locally, then ``publish``."""
+
+    @abc.abstractmethod
+    def lock(self, dataset: str) -> contextlib.AbstractContextManager[None]:
+        """Exclusive right to build ``dataset``; fails at once if another build holds it."""
+
+    @abc.abstractmethod
+    def staging(self, dataset: str) -> contextlib.AbstractContextManager[Path]:
+        """A fresh local directory for a build; removed on exit unless published."""
+
+    @abc.abstractmethod
+    def publish(self, staged: Path, snapshot_id: str, dataset: str) -> SnapshotInfo:
+        """Make a staged snapshot visible atomically and point ``dataset``'s latest at it."""
+
+    @abc.abstractmethod
+    def list(self, dataset: str | None = None) -> list[SnapshotInfo]:
+        """Published snapshots, newest first."""
+
+    @abc.abstractmethod
+    def resolve(self, ref: str, default_dataset: str | None = None) -> SnapshotInfo:
+        """An id, unique id prefix, dataset name (its latest) or ``latest``."""
+
+    @abc.abstractmethod
+    def remove(self, snapshot_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def gc(self) -> list[str]:
+        """Remove leftovers of interrupted builds; return what was removed."""
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+
+
+class LocalStore(Store):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.snapshots = root / "snapshots"
+        self.refs = root / "refs"
+        self.tmp = root / "tmp"
+        self.locks = root / "locks"
+
+    def _ensure(self) -> None:
+        try:
+            for d in (self.snapshots, self.refs, self.tmp, self.locks):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"Cannot create the snapshot store at {self.root}: {e.strerror}",
+                             hint="Check permissions, or set store.path in sandboxer.yaml.") from e
+
+    @contextlib.contextmanager
+    def lock(self, dataset: str) -> Iterator[None]:
+        self._ensure()
+        path = self.locks / f"{dataset}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise StoreError(
+                    f"Another build of dataset `{dataset}` is running (pid {holder})",
+                    hint="Wait for it to finish; a killed build releases the lock by itself.",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def _held(self, dataset: str) -> bool:
+        path = self.locks / f"{dataset}.lock"
+        if not path.exists():
+            return False
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    @contextlib.contextmanager
+    def staging(self, dataset: str) -> Iterator[Path]:
+        self._ensure()
+        path = self.tmp / f"build-{dataset}-{secrets.token_hex(6)}"
+        path.mkdir()
+        try:
+            yield path
+        finally:
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+
+    def publish(self, staged: Path, snapshot_id: str, dataset: str) -> SnapshotInfo:
+        target = self.snapshots / snapshot_id
+        try:
+            for f in sorted(staged.rglob("*")):
+                if f.is_file():
+                    fsync_path(f)
+            for d in sorted({f.parent for f in staged.rglob("*")} | {staged}):
+                fsync_path(d)
+            if target.exists():
+                # Same content already published (the id is a content hash): keep the
+                # existing one, and only move the alias.
+                shutil.rmtree(staged, ignore_errors=True)
+            else:
+                os.rename(staged, target)
+                fsync_path(self.snapshots)
+            write_json_atomic(self.refs / f"{dataset}.json", {"latest": snapshot_id})
+        except OSError as e:
+            raise self.disk_error(e, dataset) from e
+        return self._info(target)
+
+    def disk_error(self, error: OSError, dataset: str) -> StoreError:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreError(
+                f"No space left in the snapshot store {self.root} while building `{dataset}`; "
+                "nothing was published",
+                hint="Free disk space (`sandboxer data rm` old snapshots, `sandboxer data gc`) "
+                "or point store.path at a larger disk.",
+            )
+        return StoreError(f"Cannot write to the snapshot store {self.root}: {error.strerror}")
+
+    def _info(self, path: Path) -> SnapshotInfo:
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise StoreError(f"Snapshot {path.name} has an unreadable manifest: {e}",
+                             hint=f"Run `sandboxer data verify {path.name}`.") from e
+        return SnapshotInfo(
+            id=path.name,
+            dataset=manifest.get("dataset", "?"),
+            created_at=manifest.get("created_at", ""),
+            path=path,
+            manifest=manifest,
+        )
+
+    def list(self, dataset: str | None = None) -> list[SnapshotInfo]:
+        if not self.snapshots.exists():
+            return []
+        infos = []
+        for path in self.snapshots.iterdir():
+            if not (path / MANIFEST).is_file():
+                continue
+            info = self._info(path)
+            if dataset is None or info.dataset == dataset:
+                infos.append(info)
+        return sorted(infos, key=lambda i: (i.created_at, i.id), reverse=True)
+
+    def latest(self, dataset: str) -> str | None:
+        ref = self.refs / f"{dataset}.json"
+        if not ref.exists():
+            return None
+        try:
+            value = json.loads(ref.read_text(encoding="utf-8")).get("latest")
+        except ValueError:
+            return None
+        return value if value and (self.snapshots / value / MANIFEST).is_file() else None
+
+    def resolve(self, ref: str, default_dataset: str | None = None) -> SnapshotInfo:
+        if ref == "latest":
+            if default_dataset is None:
+                datasets = sorted({i.dataset for i in self.list()})
+                if len(datasets) != 1:
+                    raise StoreError(
+                        "`latest` is ambiguous: the store holds several datasets"
+                        if datasets else "The snapshot store is empty",
+                        hint="Name the dataset, e.g. `sandboxer data show shop`."
+                        if datasets else "Build one with `sandboxer data build`.",
+                    )
+                default_dataset = datasets[0]
+            ref = default_dataset
+        latest = self.latest(ref) if (self.refs / f"{ref}.json").exists() else None
+        if latest:
+            return self._info(self.snapshots / latest)
+        if (self.snapshots / ref / MANIFEST).is_file():
+            return self._info(self.snapshots / ref)
+        ids = [p.name for p in self.snapshots.iterdir()] if self.snapshots.exists() else []
+        matches = [i for i in ids if i.startswith(ref) and (self.snapshots / i / MANIFEST).is_file()]
+        if len(matches) == 1 and len(ref) >= 4:
+            return self._info(self.snapshots / matches[0])
+        if len(matches) > 1:
+            raise StoreError(f"Snapshot prefix `{ref}` is ambiguous: {', '.join(sorted(matches))}")
+        names = ids + [p.stem for p in self.refs.glob("*.json")] if self.refs.exists() else ids
+        raise StoreError(
+            f"No snapshot or dataset `{ref}` in {self.root}",
+            hint=did_you_mean(ref, names) or "List them with `sandboxer data list`.",
+        )
+
+    def remove(self, snapshot_id: str) -> None:
+        target = self.snapshots / snapshot_id
+        if not (target / MANIFEST).is_file():
+            raise StoreError(f"No snapshot `{snapshot_id}` in {self.root}")
+        # Unpublish first (rename away), then delete: never a half-deleted listed snapshot.
+        trash = self.tmp / f"rm-{snapshot_id}-{secrets.token_hex(4)}"
+        self._ensure()
+        os.rename(target, trash)
+        for ref in self.refs.glob("*.json"):
+            try:
+                if json.loads(ref.read_text(encoding="utf-8")).get("latest") == snapshot_id:
+                    dataset = ref.stem
+                    remaining = [i for i in self.list(dataset)]
+                    if remaining:
+                        write_json_atomic(ref, {"latest": remaining[0].id})
+                    else:
+                        ref.unlink()
+            except ValueError:
+                continue
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def gc(self) -> list[str]:
+        removed: list[str] = []
+        if self.tmp.exists():
+            for entry in sorted(self.tmp.iterdir()):
+                if entry.name.startswith("build-"):
+                    dataset = entry.name[len("build-"):].rsplit("-", 1)[0]
+                    if self._held(dataset):
+                        continue  # a live build owns it
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+                removed.append(str(entry.relative_to(self.root)))
+        if self.snapshots.exists():
+            for entry in sorted(self.snapshots.iterdir()):
+                if not (entry / MANIFEST).is_file():
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(str(entry.relative_to(self.root)))
+        if self.refs.exists():
+            for ref in sorted(self.refs.glob("*.json")):
+                if self.latest(ref.stem) is None:
+                    ref.unlink()
+                    removed.append(str(ref.relative_to(self.root)))
+        return removed

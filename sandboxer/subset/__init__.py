@@ -1,0 +1,1 @@
+"""Subsetting with referential integrity: the schema graph and the FK closure planner."""

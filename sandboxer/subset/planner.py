@@ -1,0 +1,375 @@
+"""The FK closure: which rows of which tables make a referentially complete subset.
+
+The planner works on *key frames*: per table, only the columns that identify a row or take
+part in a foreign key (``key_columns``), held as polars DataFrames. Whole rows are read once,
+at extraction, by ``Source.fetch_matching`` on the row identity.
+
+Closure rules:
+- Roots select rows by where/percent/limit; ``all`` tables are copied whole.
+- Parents of every selected row are pulled, transitively (integrity first, over budgets),
+  unless the FK is nullable and configured ``on_missing_parent: null``, or its parent table
+  is excluded: those values are set to null at extraction when the parent is absent.
+- Children are pulled only from rows selected as roots or as children (not from rows pulled
+  as parents: following a country's children would pull every customer), per relation or
+  globally, with a fan-out cap per parent and per-table row budgets.
+- Cycles and self-references need no special case: only newly added rows are expanded, so
+  the worklist ends when a round adds nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sandboxer.config.models import Dataset, MissingParent, TableMode
+from sandboxer.console import Console, NoopConsole
+from sandboxer.errors import SubsetError
+from sandboxer.sources.base import Sample, Source
+from sandboxer.sources.schema import ForeignKey, Schema, Table
+from sandboxer.sources.sql import parse_where
+from sandboxer.subset.graph import check_columns
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def key_columns(schema: Schema, table: Table) -> list[str]:
+    """Row identity + outgoing FK columns + columns referenced by incoming FKs, in table order."""
+    wanted = set(table.row_identity)
+    for fk in table.foreign_keys:
+        wanted.update(fk.columns)
+    for fk in schema.children_of(table.key):
+        wanted.update(fk.ref_columns)
+    return [c for c in table.column_names if c in wanted]
+
+
+@dataclass
+class RelationRule:
+    follow_children: bool
+    max_children: int | None
+    on_missing_parent: MissingParent
+
+
+@dataclass
+class TablePlan:
+    table: Table
+    mode: TableMode
+    key_columns: list[str]
+    chunks: list[pl.DataFrame] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    capped: int = 0
+    """Rows left out by fan-out caps and budgets."""
+    source_rows: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(c.height for c in self.chunks)
+
+    def frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        if not self.chunks:
+            return pl.DataFrame(schema=dict.fromkeys(self.key_columns, pl.Null))
+        if len(self.chunks) > 1:
+            self.chunks = [pl.concat(self.chunks, how="vertical_relaxed", rechunk=True)]
+        return self.chunks[0]
+
+
+@dataclass
+class SubsetPlan:
+    """The result of the closure: a key frame per included table, and how it got there."""
+
+    schema: Schema
+    tables: dict[str, TablePlan]
+    null_fks: list[ForeignKey]
+    """Nullable FKs whose values are set to null when their parent row is absent."""
+    rounds: int = 0
+    seconds: float = 0.0
+    fetches: int = 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "rounds": self.rounds,
+            "fetches": self.fetches,
+            "seconds": round(self.seconds, 3),
+            "tables": {
+                key: {
+                    "mode": tp.mode.value,
+                    "rows": tp.rows,
+                    "source_rows": tp.source_rows,
+                    "selected_by": dict(sorted(tp.reasons.items())),
+                    "capped": tp.capped,
+                }
+                for key, tp in sorted(self.tables.items())
+            },
+        }
+
+
+class Planner:
+    """Computes a SubsetPlan for one dataset against an open source."""
+
+    def __init__(
+        self, source: Source, schema: Schema, dataset: Dataset, console: Console | None = None
+    ) -> None:
+        self.source = source
+        self.schema = schema
+        self.dataset = dataset
+        self.console = console or NoopConsole()
+        self.modes = self._resolve_modes()
+        self.rules = self._resolve_relations()
+        self.fetches = 0
+
+    # -- configuration -------------------------------------------------------------------
+    def _resolve_modes(self) -> dict[str, TableMode]:
+        modes = dict.fromkeys(self.schema.tables, TableMode.subset)
+        for name, mode in self.dataset.subset.tables.items():
+            modes[self.schema.table(name).key] = mode
+        for name in self.dataset.subset.budgets:
+            self.schema.table(name)  # unknown names fail with a suggestion
+        for root in self.dataset.subset.roots:
+            key = self.schema.table(root.table).key
+            if modes[key] is TableMode.exclude:
+                raise SubsetError(f"Root table `{key}` is marked `exclude` in subset.tables")
+        return modes
+
+    def _resolve_relations(self) -> dict[ForeignKey, RelationRule]:
+        cfg = self.dataset.subset
+        rules: dict[ForeignKey, RelationRule] = {}
+        for fk in self.schema.foreign_keys:
+            rules[fk] = RelationRule(
+                cfg.follow_children, cfg.max_children_per_parent, cfg.on_missing_parent
+            )
+        for i, rel in enumerate(cfg.relations):
+            table = self.schema.table(rel.table)
+            check_columns(table, rel.columns, f"subset.relations[{i}]")
+            matches = [fk for fk in table.foreign_keys if list(fk.columns) == rel.columns]
+            if not matches:
+                known = "; ".join(str(fk) for fk in table.foreign_keys) or "none"
+                raise SubsetError(
+                    f"subset.relations[{i}]: `{table.key}` has no foreign key on "
+                    f"({', '.join(rel.columns)})",
+                    hint=f"Its foreign keys: {known}. Declare virtual ones under keys.foreign.",
+                )
+            for fk in matches:
+                rule = rules[fk]
+                if rel.follow_children is not None:
+                    rule.follow_children = rel.follow_children
+                if rel.max_children is not None:
+                    rule.max_children = rel.max_children
+                if rel.on_missing_parent is not None:
+                    rule.on_missing_parent = rel.on_missing_parent
+        for fk, rule in rules.items():
+            nullable = all(fk.table and self._nullable(fk, c) for c in fk.columns)
+            if rule.on_missing_parent is MissingParent.null and not nullable:
+                # Only an explicit per-relation request is an error; the global default
+                # silently keeps pulling parents for NOT NULL keys.
+                explicit = any(
+                    self.schema.table(r.table).key == fk.table.key and r.columns == list(fk.columns)
+                    and r.on_missing_parent is MissingParent.null
+                    for r in cfg.relations
+                )
+                if explicit:
+                    raise SubsetError(
+                        f"on_missing_parent: null for {fk}: column(s) are NOT NULL",
+                        hint="Use `pull`, or make the column nullable in the source.",
+                    )
+                rule.on_missing_parent = MissingParent.pull
+        return rules
+
+    def _nullable(self, fk: ForeignKey, column: str) -> bool:
+        return self.schema.tables[fk.table.key].column(column).nullable
+
+    # -- closure -------------------------------------------------------------------------
+    def plan(self) -> SubsetPlan:
+        import polars as pl
+
+        started = time.perf_counter()
+        included = {k for k, m in self.modes.items() if m is not TableMode.exclude}
+        plans = {
+            key: TablePlan(self.schema.tables[key], self.modes[key],
+                           key_columns(self.schema, self.schema.tables[key]))
+            for key in sorted(included)
+        }
+        self.plans = plans
+        null_fks = self._null_fks(included)
+        for key, tp in plans.items():
+            tp.source_rows = self.source.count_rows(tp.table)
+
+        # pending[(table, downward)] = frames of newly added rows to expand
+        pending: dict[tuple[str, bool], list[pl.DataFrame]] = defaultdict(list)
+        for key, tp in plans.items():
+            if tp.mode is TableMode.all:
+                rows = self.source.select(tp.table, tp.key_columns)
+                self.fetches += 1
+                added = self._add(tp, pl.from_arrow(rows), "all")  # type: ignore[arg-type]
+                if added.height:
+                    pending[(key, False)].append(added)
+        for i, root in enumerate(self.dataset.subset.roots):
+            tp = plans[self.schema.table(root.table).key]
+            added = self._select_root(i, tp)
+            if added.height:
+                pending[(tp.table.key, True)].append(added)
+
+        rounds = 0
+        while pending:
+            rounds += 1
+            work, pending = pending, defaultdict(list)
+            for (key, downward), frames in sorted(work.items()):
+                new = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+                self._expand(plans[key], new, downward, pending)
+            self.console.detail(
+                f"closure round {rounds}: "
+                + ", ".join(f"{k}={tp.rows}" for k, tp in plans.items() if tp.rows)
+            )
+        return SubsetPlan(self.schema, plans, null_fks, rounds,
+                          time.perf_counter() - started, self.fetches)
+
+    def _null_fks(self, included: set[str]) -> list[ForeignKey]:
+        result = []
+        for fk, rule in self.rules.items():
+            if fk.table.key not in included:
+                continue
+            if fk.ref_table.key not in included:
+                if not all(self._nullable(fk, c) for c in fk.columns):
+                    raise SubsetError(
+                        f"`{fk.ref_table}` is excluded, but {fk} is NOT NULL",
+                        hint=f"Exclude `{fk.table}` too, or do not exclude `{fk.ref_table}`.",
+                    )
+                result.append(fk)
+            elif rule.on_missing_parent is MissingParent.null:
+                result.append(fk)
+        return result
+
+    def _select_root(self, index: int, tp: TablePlan) -> pl.DataFrame:
+        import polars as pl
+
+        root = self.dataset.subset.roots[index]
+        where = None
+        if root.where:
+            where = parse_where(root.where, tp.table, self.source.dialect,
+                                origin=f"subset.roots[{index}].where")
+        sample = Sample(root.percent, self.dataset.seed) if root.percent is not None else None
+        order = list(tp.table.row_identity) if root.limit else None
+        limit = root.limit
+        budget = self._budget_left(tp)
+        if budget is not None:
+            limit = budget if limit is None else min(limit, budget)
+            order = list(tp.table.row_identity)
+        rows = self.source.select(tp.table, tp.key_columns, where=where, sample=sample,
+                                  limit=limit, order_by=order)
+        self.fetches += 1
+        frame: pl.DataFrame = pl.from_arrow(rows)  # type: ignore[assignment]
+        if frame.height == 0:
+            if tp.source_rows == 0:
+                self.console.warn(f"root table `{tp.table.key}` is empty in the source")
+            else:
+                parts = [f"{k}={v}" for k, v in
+                         (("where", root.where), ("percent", root.percent), ("limit", root.limit))
+                         if v is not None]
+                raise SubsetError(
+                    f"subset.roots[{index}] selects no rows of `{tp.table.key}` "
+                    f"({', '.join(parts) or 'no filter'}; the table has {tp.source_rows} rows)",
+                    hint="Loosen the where clause or raise percent.",
+                )
+        return self._add(tp, frame, "root")
+
+    def _budget_left(self, tp: TablePlan) -> int | None:
+        budgets = {self.schema.table(k).key: v for k, v in self.dataset.subset.budgets.items()}
+        if tp.table.key not in budgets:
+            return None
+        return max(budgets[tp.table.key] - tp.rows, 0)
+
+    def _add(self, tp: TablePlan, frame: pl.DataFrame, reason: str) -> pl.DataFrame:
+        """Add rows not yet selected; return the newly added ones."""
+        identity = list(tp.table.row_identity)
+        frame = frame.unique(subset=identity, maintain_order=True)
+        if tp.chunks and frame.height:
+            existing = tp.frame().select(identity)
+            frame = frame.join(existing, on=identity, how="anti", nulls_equal=True)
+        if frame.height:
+            if tp.chunks:
+                frame = frame.cast(dict(tp.frame().schema), strict=False)  # type: ignore[arg-type]
+            tp.chunks.append(frame)
+            tp.reasons[reason] += frame.height
+        return frame
+
+    def _fetch(self, tp: TablePlan, match: tuple[str, ...], keys: pl.DataFrame,
+               order: bool = False) -> pl.DataFrame:
+        import polars as pl
+
+        self.fetches += 1
+        batches = list(self.source.fetch_matching(
+            tp.table, tp.key_columns, list(match), keys.to_arrow(),
+            order_by=list(tp.table.row_identity) if order else None,
+        ))
+        if not batches:
+            return pl.DataFrame()
+        import pyarrow as pa
+
+        return pl.from_arrow(pa.Table.from_batches(batches))  # type: ignore[return-value]
+
+    def _expand(self, tp: TablePlan, new: pl.DataFrame, downward: bool,
+                pending: dict[tuple[str, bool], list[pl.DataFrame]]) -> None:
+        import polars as pl
+
+        # Parents: always (integrity), except nullable FKs configured to be nulled.
+        for fk in tp.table.foreign_keys:
+            parent = self.plans.get(fk.ref_table.key)
+            if parent is None or self.rules[fk].on_missing_parent is MissingParent.null:
+                continue
+            values = new.select(list(fk.columns)).drop_nulls().unique()
+            if values.height == 0:
+                continue
+            values = values.rename(dict(zip(fk.columns, fk.ref_columns, strict=True)))
+            if parent.chunks:
+                have = parent.frame().select(list(fk.ref_columns)).drop_nulls()
+                values = values.cast(dict(have.schema), strict=False)  # type: ignore[arg-type]
+                values = values.join(have, on=list(fk.ref_columns), how="anti")
+            if values.height == 0:
+                continue
+            rows = self._fetch(parent, fk.ref_columns, values)
+            if rows.height < values.height:
+                # The source holds dangling references (typical of virtual keys); the
+                # integrity check after writing names the FK and the count.
+                self.console.warn(
+                    f"{values.height - rows.height} value(s) of {fk} have no parent row "
+                    "in the source"
+                )
+            added = self._add(parent, rows, "parent")
+            if added.height:
+                pending[(parent.table.key, False)].append(added)
+
+        if not downward:
+            return
+        for fk in self.schema.children_of(tp.table.key):
+            child = self.plans.get(fk.table.key)
+            rule = self.rules[fk]
+            if child is None or child.mode is not TableMode.subset or not rule.follow_children:
+                continue
+            keys = new.select(list(fk.ref_columns)).drop_nulls().unique()
+            if keys.height == 0:
+                continue
+            keys = keys.rename(dict(zip(fk.ref_columns, fk.columns, strict=True)))
+            budget = self._budget_left(child)
+            if budget == 0:
+                continue
+            capped = rule.max_children is not None or budget is not None
+            rows = self._fetch(child, fk.columns, keys, order=capped)
+            if rows.height == 0:
+                continue
+            if child.chunks:
+                rows = rows.join(child.frame().select(list(child.table.row_identity)),
+                                 on=list(child.table.row_identity), how="anti", nulls_equal=True)
+            before = rows.height
+            if rule.max_children is not None:
+                rows = rows.filter(
+                    pl.int_range(pl.len()).over(list(fk.columns)) < rule.max_children
+                )
+            if budget is not None:
+                rows = rows.head(budget)
+            child.capped += before - rows.height
+            added = self._add(child, rows, "child")
+            if added.height:
+                pending[(child.table.key, True)].append(added)
