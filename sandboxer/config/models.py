@@ -45,7 +45,7 @@ class TableMode(str, Enum):
 class MissingParent(str, Enum):
     pull = "pull"
     """Pull the referenced parent row into the subset (default; keeps every value)."""
-    null = "null"
+    set_null = "set_null"
     """Set a nullable FK to null when its parent is not otherwise selected."""
 
 

@@ -95,7 +95,7 @@ def starter_config(url: str | None, schema: Schema | None, name: str | None = No
         lines[-1] = "      tables: {}              # subset (default) | all | exclude"
     lines += [
         "      follow_children: true   # pull children of selected rows (orders of customers)",
-        "      on_missing_parent: pull # or null: null a nullable FK to an unselected parent",
+        "      on_missing_parent: pull # or set_null: null a nullable FK to an unselected parent",
         "      # relations: [{table: orders, columns: [customer_id], max_children: 20}]",
         "      # budgets: {orders: 100000}",
         "# Tables and keys found:",

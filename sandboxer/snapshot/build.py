@@ -154,7 +154,7 @@ def build_snapshot(
                         f"The subset of `{dataset_name}` breaks integrity, so it was not "
                         f"published: {lines}",
                         hint="Orphans mean the source itself holds dangling references: set "
-                        "on_missing_parent: null for that relation, or fix the declared keys.",
+                        "on_missing_parent: set_null for that relation, or fix the declared keys.",
                     )
                 sid = snapshot_id(dataset_name, tables)
                 manifest = {

@@ -198,7 +198,12 @@ class DuckDBSource(Source):
         order_by: Sequence[str] | None = None,
     ) -> pa.Table:
         query = select_query(
-            table, columns, where=where, sample=sample, limit=limit, order_by=order_by,
+            table,
+            columns,
+            where=where,
+            sample=sample,
+            limit=limit,
+            order_by=order_by,
             dialect=self.dialect,
         )
         try:
@@ -223,8 +228,9 @@ class DuckDBSource(Source):
             exp.Table(this=ident(keys_name), alias=exp.TableAlias(this=ident("k")))
         )
         for alias in aliases:
-            keys_query = keys_query.where(exp.Not(this=exp.Is(this=col(alias, "k"),
-                                                              expression=exp.null())))
+            keys_query = keys_query.where(
+                exp.Not(this=exp.Is(this=col(alias, "k"), expression=exp.null()))
+            )
         lhs = exp.Tuple(expressions=[col(c) for c in match_columns])
         query = (
             exp.select(*(col(c) for c in columns))
@@ -243,8 +249,7 @@ class DuckDBSource(Source):
             cursor.register(keys_name, renamed)
             try:
                 reader = cursor.sql(sql).to_arrow_reader(self.batch_rows)
-                for batch in reader:
-                    yield batch
+                yield from reader
             except self._driver_errors() as e:
                 raise self._read_error(e, table) from None
         finally:
@@ -271,5 +276,6 @@ class DuckDBSource(Source):
 
     def _read_error(self, error: Exception, table: Table) -> SourceError:
         """A driver error during a read of ``table``, reworded without cell values."""
-        return SourceError(f"Reading `{table.key}` from {self.display_url} failed: "
-                           f"{safe_reason(error)}")
+        return SourceError(
+            f"Reading `{table.key}` from {self.display_url} failed: {safe_reason(error)}"
+        )

@@ -21,6 +21,8 @@ def redact_url(url: str) -> str:
             user = userinfo.split(":", 1)[0]
             netloc = f"{user}:***@{host}"
     query = re.sub(r"(password=)[^&]*", r"\1***", parts.query, flags=re.IGNORECASE)
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing secret; urlunsplit would also drop the ``//`` of file URLs
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -162,17 +162,17 @@ class Planner:
                     rule.on_missing_parent = rel.on_missing_parent
         for fk, rule in rules.items():
             nullable = all(fk.table and self._nullable(fk, c) for c in fk.columns)
-            if rule.on_missing_parent is MissingParent.null and not nullable:
+            if rule.on_missing_parent is MissingParent.set_null and not nullable:
                 # Only an explicit per-relation request is an error; the global default
                 # silently keeps pulling parents for NOT NULL keys.
                 explicit = any(
                     self.schema.table(r.table).key == fk.table.key and r.columns == list(fk.columns)
-                    and r.on_missing_parent is MissingParent.null
+                    and r.on_missing_parent is MissingParent.set_null
                     for r in cfg.relations
                 )
                 if explicit:
                     raise SubsetError(
-                        f"on_missing_parent: null for {fk}: column(s) are NOT NULL",
+                        f"on_missing_parent: set_null for {fk}: column(s) are NOT NULL",
                         hint="Use `pull`, or make the column nullable in the source.",
                     )
                 rule.on_missing_parent = MissingParent.pull
@@ -238,7 +238,7 @@ class Planner:
                         hint=f"Exclude `{fk.table}` too, or do not exclude `{fk.ref_table}`.",
                     )
                 result.append(fk)
-            elif rule.on_missing_parent is MissingParent.null:
+            elif rule.on_missing_parent is MissingParent.set_null:
                 result.append(fk)
         return result
 
@@ -317,7 +317,7 @@ class Planner:
         # Parents: always (integrity), except nullable FKs configured to be nulled.
         for fk in tp.table.foreign_keys:
             parent = self.plans.get(fk.ref_table.key)
-            if parent is None or self.rules[fk].on_missing_parent is MissingParent.null:
+            if parent is None or self.rules[fk].on_missing_parent is MissingParent.set_null:
                 continue
             values = new.select(list(fk.columns)).drop_nulls().unique()
             if values.height == 0:
