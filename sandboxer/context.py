@@ -195,7 +195,7 @@ def suggest_root(schema: Schema) -> str | None:
                     stack.append(c)
         return len(seen)
 
-    candidates = [k for k, t in schema.tables.items() if not is_lookup(schema, k)]
+    candidates = [k for k in schema.tables if not is_lookup(schema, k)] or list(schema.tables)
     if not candidates:
         return None
     return max(candidates,
@@ -203,8 +203,8 @@ def suggest_root(schema: Schema) -> str | None:
 
 
 def is_lookup(schema: Schema, key: str) -> bool:
-    """Small tables without foreign keys of their own (countries, statuses): copy whole."""
+    """Small referenced tables (countries, statuses, regions): copy them whole."""
     table = schema.tables[key]
-    referenced = bool(schema.children_of(key))
+    referenced = any(fk.table.key != key for fk in schema.children_of(key))
     small = table.row_count is not None and table.row_count <= 1000
-    return referenced and small and not table.foreign_keys
+    return referenced and small
