@@ -33,10 +33,15 @@ def sandboxer(*args: str) -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    banner("1. A 'production' database: examples/shop/prod.duckdb (customers with PII, "
-           "orders, payments...)")
-    subprocess.run([sys.executable, str(SHOP / "generate.py"), "--out",
-                    str(SHOP / "prod.duckdb")], check=True, cwd=REPO)
+    banner(
+        "1. A 'production' database: examples/shop/prod.duckdb (customers with PII, "
+        "orders, payments...)"
+    )
+    subprocess.run(
+        [sys.executable, str(SHOP / "generate.py"), "--out", str(SHOP / "prod.duckdb")],
+        check=True,
+        cwd=REPO,
+    )
 
     banner("2. What sandboxer sees in it: tables, keys, cycles, reachability")
     sandboxer("data", "scan", "--dataset", "shop")
@@ -57,8 +62,10 @@ def main() -> None:
     sandboxer("data", "show", "shop")
 
     print(f"\nDemo done in {time.perf_counter() - started:.1f} s. Look at:")
-    print(f"  - {REPO / '.sandboxer' / 'snapshots'}: one directory per snapshot, Parquet + "
-          "manifest.json")
+    print(
+        f"  - {REPO / '.sandboxer' / 'snapshots'}: one directory per snapshot, Parquet + "
+        "manifest.json"
+    )
     print("  - examples/shop/sandboxer.yaml: roots, lookup tables, relations")
     print("  - try: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml data build shop-de")
     os.environ.pop("SHOP_SOURCE", None)

@@ -21,8 +21,9 @@ DEFAULT_CONFIG = "sandboxer.yaml"
 
 
 class Context:
-    def __init__(self, config_path: Path | str = DEFAULT_CONFIG,
-                 console: Console | None = None) -> None:
+    def __init__(
+        self, config_path: Path | str = DEFAULT_CONFIG, console: Console | None = None
+    ) -> None:
         self.config_path = Path(config_path)
         self.console = console or NoopConsole()
 
@@ -52,14 +53,16 @@ class Context:
     def dataset(self, name: str | None = None) -> tuple[str, Dataset]:
         datasets = self.project.datasets
         if not datasets:
-            raise ConfigError("No datasets in the config", path=str(self.config_path),
-                              hint="Add one under `datasets:` (see `sandboxer init`).")
+            raise ConfigError(
+                "No datasets in the config",
+                path=str(self.config_path),
+                hint="Add one under `datasets:` (see `sandboxer init`).",
+            )
         if name is None:
             if len(datasets) > 1:
                 raise ConfigError(
                     f"Several datasets are configured ({', '.join(sorted(datasets))})",
-                    hint="Name one, e.g. `sandboxer data build "
-                    f"{sorted(datasets)[0]}`.",
+                    hint=f"Name one, e.g. `sandboxer data build {sorted(datasets)[0]}`.",
                 )
             name = next(iter(datasets))
         if name not in datasets:
@@ -76,8 +79,9 @@ class Context:
         return create_source(resolve_url(url, Path.cwd()))
 
     # -- data ----------------------------------------------------------------------------
-    def scan(self, source_url: str | None = None, dataset_name: str | None = None
-             ) -> dict[str, Any]:
+    def scan(
+        self, source_url: str | None = None, dataset_name: str | None = None
+    ) -> dict[str, Any]:
         """The schema graph of a source: tables, counts, keys, cycles, reachability."""
         from sandboxer.snapshot.build import load_schema
         from sandboxer.subset.graph import cycles, reachable
@@ -91,10 +95,7 @@ class Context:
             if dataset_name is not None:
                 _, dataset = self.dataset(dataset_name)
         with source:
-            if dataset is not None:
-                schema = load_schema(source, dataset)
-            else:
-                schema = source.introspect()
+            schema = load_schema(source, dataset) if dataset is not None else source.introspect()
             for table in schema.tables.values():
                 table.row_count = source.count_rows(table)
         report: dict[str, Any] = {
@@ -106,8 +107,12 @@ class Context:
                     "primary_key": list(t.primary_key),
                     "unique_keys": [list(u) for u in t.unique_keys],
                     "foreign_keys": [
-                        {"columns": list(fk.columns), "ref_table": fk.ref_table.key,
-                         "ref_columns": list(fk.ref_columns), "virtual": fk.virtual}
+                        {
+                            "columns": list(fk.columns),
+                            "ref_table": fk.ref_table.key,
+                            "ref_columns": list(fk.ref_columns),
+                            "virtual": fk.virtual,
+                        }
                         for fk in t.foreign_keys
                     ],
                 }
@@ -156,14 +161,16 @@ class Context:
         return self.store.gc()
 
     # -- init ----------------------------------------------------------------------------
-    def init(self, source_url: str | None, *, dataset_name: str | None = None,
-             force: bool = False) -> Path:
+    def init(
+        self, source_url: str | None, *, dataset_name: str | None = None, force: bool = False
+    ) -> Path:
         """Write a starter sandboxer.yaml filled from the scanned schema."""
         from sandboxer.config.starter import starter_config
 
         if self.config_path.exists() and not force:
-            raise SandboxerError(f"{self.config_path} already exists",
-                                 hint="Pass --force to overwrite it.")
+            raise SandboxerError(
+                f"{self.config_path} already exists", hint="Pass --force to overwrite it."
+            )
         schema: Schema | None = None
         if source_url is not None:
             with self.source(source_url) as source:
@@ -198,8 +205,7 @@ def suggest_root(schema: Schema) -> str | None:
     candidates = [k for k in schema.tables if not is_lookup(schema, k)] or list(schema.tables)
     if not candidates:
         return None
-    return max(candidates,
-               key=lambda k: (descendants(k), schema.tables[k].row_count or 0, k))
+    return max(candidates, key=lambda k: (descendants(k), schema.tables[k].row_count or 0, k))
 
 
 def is_lookup(schema: Schema, key: str) -> bool:

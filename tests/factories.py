@@ -50,7 +50,7 @@ def make_duckdb(path: Path, ddl: str = GRAPH_DDL) -> str:
         con.execute(ddl)
     finally:
         con.close()
-    return f"duckdb:///{path}" if path.is_absolute() else f"duckdb:///{path}"
+    return f"duckdb:///{path}"
 
 
 def dataset(url: str, **subset: Any) -> Any:
@@ -66,5 +66,7 @@ def read_snapshot(info: Any) -> dict[str, Any]:
     """Snapshot tables as polars DataFrames, keyed by table."""
     import polars as pl
 
-    return {key: pl.read_parquet(info.path / meta["file"])
-            for key, meta in info.manifest["tables"].items()}
+    return {
+        key: pl.read_parquet(info.path / meta["file"])
+        for key, meta in info.manifest["tables"].items()
+    }

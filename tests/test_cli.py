@@ -18,7 +18,8 @@ from tests.factories import make_duckdb
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     make_duckdb(tmp_path / "prod.duckdb")
-    (tmp_path / "sandboxer.yaml").write_text(textwrap.dedent("""
+    (tmp_path / "sandboxer.yaml").write_text(
+        textwrap.dedent("""
         version: 1
         datasets:
           shop:
@@ -33,7 +34,8 @@ def project(tmp_path: Path) -> Path:
                   percent: 10
               tables:
                 region: all
-    """))
+    """)
+    )
     return tmp_path
 
 
@@ -76,12 +78,14 @@ def test_scan_prints_graph(project: Path) -> None:
     assert code == 0, err
     assert "customer" in out and "Cycle: customer" in out
     assert "Unreachable from the roots" in out and "audit_log" not in out.split("Unreachable")[1]
-    code, out, _ = run(project, "--json", "data", "scan", str(project / "prod.duckdb").join(
-        ["duckdb:///", ""]))
+    code, out, _ = run(
+        project, "--json", "data", "scan", str(project / "prod.duckdb").join(["duckdb:///", ""])
+    )
     report = json.loads(out)
     assert report["tables"]["items"]["primary_key"] == ["order_id", "line"]
-    assert report["tables"]["items"]["foreign_keys"][1]["ref_columns"] == ["sku"] or \
-        report["tables"]["items"]["foreign_keys"][0]["ref_columns"] == ["sku"]
+    assert report["tables"]["items"]["foreign_keys"][1]["ref_columns"] == ["sku"] or report[
+        "tables"
+    ]["items"]["foreign_keys"][0]["ref_columns"] == ["sku"]
     assert report["suggested_root"] == "customer"
 
 
@@ -101,7 +105,8 @@ def test_errors_are_one_line_with_exit_codes(project: Path, tmp_path: Path) -> N
 
 def test_unreachable_database_is_a_clear_error(project: Path) -> None:
     (project / "sandboxer.yaml").write_text(
-        "version: 1\ndatasets:\n  x:\n    source: postgresql://app:s3cr3t@127.0.0.1:1/db\n")
+        "version: 1\ndatasets:\n  x:\n    source: postgresql://app:s3cr3t@127.0.0.1:1/db\n"
+    )
     code, _, err = run(project, "data", "build")
     assert code == 1 and "127.0.0.1" in err
     assert "s3cr3t" not in err and "Traceback" not in err
@@ -109,13 +114,13 @@ def test_unreachable_database_is_a_clear_error(project: Path) -> None:
 
 def test_init_writes_a_config_that_builds(tmp_path: Path) -> None:
     url = make_duckdb(tmp_path / "prod.duckdb")
-    code, out, err = run(tmp_path, "init", "--source", url)
+    code, _, err = run(tmp_path, "init", "--source", url)
     assert code == 0, err
     text = (tmp_path / "sandboxer.yaml").read_text()
     assert "table: customer" in text and "region: all" in text
     code, _, err = run(tmp_path, "init", "--source", url)
     assert code == 1 and "--force" in err
-    code, out, err = run(tmp_path, "data", "build")
+    code, _out, err = run(tmp_path, "data", "build")
     assert code == 0, err
 
 
@@ -127,11 +132,13 @@ def test_init_keeps_passwords_out_of_the_file(tmp_path: Path) -> None:
 
 
 def test_help_does_not_import_heavy_libraries() -> None:
-    code = ("import sys, sandboxer.cli.main as m\n"
-            "from click.testing import CliRunner\n"
-            "CliRunner().invoke(m.cli, ['--help'])\n"
-            "heavy = {'polars', 'pyarrow', 'duckdb', 'docker'} & set(sys.modules)\n"
-            "print(sorted(heavy))")
+    code = (
+        "import sys, sandboxer.cli.main as m\n"
+        "from click.testing import CliRunner\n"
+        "CliRunner().invoke(m.cli, ['--help'])\n"
+        "heavy = {'polars', 'pyarrow', 'duckdb', 'docker'} & set(sys.modules)\n"
+        "print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

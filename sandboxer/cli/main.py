@@ -56,17 +56,25 @@ def _context(ctx: click.Context) -> Context:
 
 
 @click.group(cls=SandboxerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_CONFIG, show_default=True, envvar="SANDBOXER_CONFIG",
-              help="Project config file.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    envvar="SANDBOXER_CONFIG",
+    help="Project config file.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show more detail.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.option("--json", "json_output", is_flag=True,
-              help="Print one machine-readable JSON result on stdout.")
+@click.option(
+    "--json", "json_output", is_flag=True, help="Print one machine-readable JSON result on stdout."
+)
 @click.version_option(__version__, prog_name="sandboxer")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, verbose: bool, debug: bool,
-        json_output: bool) -> None:
+def cli(
+    ctx: click.Context, config_path: Path, verbose: bool, debug: bool, json_output: bool
+) -> None:
     """sandboxer: PII-safe test datasets and DataOps sandboxes.
 
     \b
@@ -80,13 +88,16 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool, debug: bool,
 
 
 @cli.command()
-@click.option("--source", "source_url", metavar="URL",
-              help="Scan this source to fill the config (tables, keys, a suggested root).")
+@click.option(
+    "--source",
+    "source_url",
+    metavar="URL",
+    help="Scan this source to fill the config (tables, keys, a suggested root).",
+)
 @click.option("--dataset", "dataset_name", metavar="NAME", help="Dataset name to use.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @click.pass_context
-def init(ctx: click.Context, source_url: str | None, dataset_name: str | None,
-         force: bool) -> None:
+def init(ctx: click.Context, source_url: str | None, dataset_name: str | None, force: bool) -> None:
     """Write a starter sandboxer.yaml."""
     context = _context(ctx)
     path = context.init(source_url, dataset_name=dataset_name, force=force)
@@ -101,8 +112,12 @@ def data() -> None:
 
 @data.command()
 @click.argument("source_url", required=False, metavar="[SOURCE]")
-@click.option("--dataset", "dataset_name", metavar="NAME",
-              help="Use this dataset's source, virtual keys and roots.")
+@click.option(
+    "--dataset",
+    "dataset_name",
+    metavar="NAME",
+    help="Use this dataset's source, virtual keys and roots.",
+)
 @click.pass_context
 def scan(ctx: click.Context, source_url: str | None, dataset_name: str | None) -> None:
     """Print the schema graph: tables, row counts, keys, foreign keys, cycles, reachability.
@@ -130,8 +145,10 @@ def scan(ctx: click.Context, source_url: str | None, dataset_name: str | None) -
     if "unreachable" in report:
         console.info(f"Roots: {', '.join(report['roots'])}")
         if report["unreachable"]:
-            console.info("Unreachable from the roots (will be empty in snapshots): "
-                         + ", ".join(report["unreachable"]))
+            console.info(
+                "Unreachable from the roots (will be empty in snapshots): "
+                + ", ".join(report["unreachable"])
+            )
         else:
             console.info("Every table is reachable from the roots.")
     if report.get("suggested_root"):
@@ -151,9 +168,15 @@ def build(ctx: click.Context, dataset_name: str | None) -> None:
     console.table(
         f"Snapshot {info.id} ({m['dataset']})",
         ["table", "source rows", "snapshot rows", "selected by"],
-        [[k, t["source_rows"], t["rows"],
-          ", ".join(f"{r}={n}" for r, n in t["selected_by"].items()) or "-"]
-         for k, t in m["tables"].items()],
+        [
+            [
+                k,
+                t["source_rows"],
+                t["rows"],
+                ", ".join(f"{r}={n}" for r, n in t["selected_by"].items()) or "-",
+            ]
+            for k, t in m["tables"].items()
+        ],
     )
     console.info(
         f"{m['totals']['rows']} rows of {m['totals']['source_rows']} in "
@@ -161,8 +184,9 @@ def build(ctx: click.Context, dataset_name: str | None) -> None:
         f"{m['build_seconds']} s."
     )
     console.info(f"Next: `sandboxer data show {info.id}` or `sandboxer data verify {info.id}`.")
-    console.result({"id": info.id, "dataset": m["dataset"], "path": str(info.path),
-                    "totals": m["totals"]})
+    console.result(
+        {"id": info.id, "dataset": m["dataset"], "path": str(info.path), "totals": m["totals"]}
+    )
 
 
 @data.command("list")
@@ -176,15 +200,35 @@ def list_(ctx: click.Context, dataset_name: str | None) -> None:
     context.console.table(
         "Snapshots",
         ["id", "dataset", "created", "tables", "rows", "size", ""],
-        [[i.id, i.dataset, i.created_at, i.manifest["totals"]["tables"],
-          i.manifest["totals"]["rows"], _size(i.manifest["totals"]["bytes"]),
-          "latest" if latest.get(i.dataset) == i.id else ""] for i in infos],
+        [
+            [
+                i.id,
+                i.dataset,
+                i.created_at,
+                i.manifest["totals"]["tables"],
+                i.manifest["totals"]["rows"],
+                _size(i.manifest["totals"]["bytes"]),
+                "latest" if latest.get(i.dataset) == i.id else "",
+            ]
+            for i in infos
+        ],
     )
     if not infos:
         context.console.info("No snapshots yet. Build one with `sandboxer data build`.")
-    context.console.result({"snapshots": [
-        {"id": i.id, "dataset": i.dataset, "created_at": i.created_at,
-         "latest": latest.get(i.dataset) == i.id, **i.manifest["totals"]} for i in infos]})
+    context.console.result(
+        {
+            "snapshots": [
+                {
+                    "id": i.id,
+                    "dataset": i.dataset,
+                    "created_at": i.created_at,
+                    "latest": latest.get(i.dataset) == i.id,
+                    **i.manifest["totals"],
+                }
+                for i in infos
+            ]
+        }
+    )
 
 
 @data.command()
@@ -197,19 +241,36 @@ def show(ctx: click.Context, ref: str) -> None:
     m = info.manifest
     console = context.console
     console.info(f"Snapshot {info.id}  dataset {m['dataset']}  created {m['created_at']}")
-    console.info(f"Source: {m['source']['url']} ({m['source']['type']}"
-                 + (", consistent snapshot" if m["source"].get("consistent_snapshot") else "")
-                 + ")")
-    console.info(f"Seed {m['seed']}, config sha256 {m['config_hash'][:16]}, "
-                 f"sandboxer {m['tool_version']}, built in {m['build_seconds']} s")
-    console.table("Tables", ["table", "mode", "source rows", "rows", "selected by", "size",
-                             "sha256"],
-                  [[k, t["mode"], t["source_rows"], t["rows"],
-                    ", ".join(f"{r}={n}" for r, n in t["selected_by"].items()) or "-",
-                    _size(t["bytes"]), t["sha256"][:12]] for k, t in m["tables"].items()])
+    console.info(
+        f"Source: {m['source']['url']} ({m['source']['type']}"
+        + (", consistent snapshot" if m["source"].get("consistent_snapshot") else "")
+        + ")"
+    )
+    console.info(
+        f"Seed {m['seed']}, config sha256 {m['config_hash'][:16]}, "
+        f"sandboxer {m['tool_version']}, built in {m['build_seconds']} s"
+    )
+    console.table(
+        "Tables",
+        ["table", "mode", "source rows", "rows", "selected by", "size", "sha256"],
+        [
+            [
+                k,
+                t["mode"],
+                t["source_rows"],
+                t["rows"],
+                ", ".join(f"{r}={n}" for r, n in t["selected_by"].items()) or "-",
+                _size(t["bytes"]),
+                t["sha256"][:12],
+            ]
+            for k, t in m["tables"].items()
+        ],
+    )
     integ = m["integrity"]
-    console.info(f"Integrity: {integ['fk_orphans']} FK orphans, {integ['pk_duplicates']} "
-                 f"duplicate keys over {len(integ['checks'])} checks")
+    console.info(
+        f"Integrity: {integ['fk_orphans']} FK orphans, {integ['pk_duplicates']} "
+        f"duplicate keys over {len(integ['checks'])} checks"
+    )
     if m.get("excluded_tables"):
         console.info(f"Excluded: {', '.join(m['excluded_tables'])}")
     console.info(f"Files: {info.path}")
@@ -227,8 +288,9 @@ def verify(ctx: click.Context, ref: str) -> None:
     console.result(result)
     if result["ok"]:
         n = len(result["integrity"]["checks"])
-        console.info(f"Snapshot {result['id']} is intact: checksums, footers and {n} "
-                     "integrity checks pass.")
+        console.info(
+            f"Snapshot {result['id']} is intact: checksums, footers and {n} integrity checks pass."
+        )
         return
     for p in result["problems"]:
         click.echo(f"  {p['file']}: {p['problem']}", err=True)

@@ -20,7 +20,7 @@ See docs/config.md for every field.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -33,7 +33,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class TableMode(str, Enum):
+class TableMode(StrEnum):
     subset = "subset"
     """Rows are selected by roots and by the FK closure (the default)."""
     all = "all"
@@ -42,7 +42,7 @@ class TableMode(str, Enum):
     """Left out of the snapshot; nullable FKs into it are set to null."""
 
 
-class MissingParent(str, Enum):
+class MissingParent(StrEnum):
     pull = "pull"
     """Pull the referenced parent row into the subset (default; keeps every value)."""
     set_null = "set_null"

@@ -49,8 +49,10 @@ def starter_config(url: str | None, schema: Schema | None, name: str | None = No
         f"  {_q(name)}:",
     ]
     if url is None:
-        lines += ["    source: ${SANDBOXER_SOURCE_URL}   # postgresql://..., duckdb:///x.db, "
-                  "sqlite:///x.db or a directory"]
+        lines += [
+            "    source: ${SANDBOXER_SOURCE_URL}   # postgresql://..., duckdb:///x.db, "
+            "sqlite:///x.db or a directory"
+        ]
     else:
         safe, had_password = _url_without_password(url)
         comment = "   # export SANDBOXER_SOURCE_PASSWORD=..." if had_password else ""
@@ -79,18 +81,21 @@ def starter_config(url: str | None, schema: Schema | None, name: str | None = No
     if root is not None:
         rows = schema.tables[root].row_count or 0
         percent = 10.0 if rows <= 10_000 else max(0.01, round(1000 / rows * 100, 2))
-        lines += [f"        - table: {_q(root)}      # suggested: most tables hang off it "
-                  f"({rows} rows)",
-                  f"          percent: {percent:g}",
-                  "          # where: \"created_at >= '2024-01-01'\"",
-                  "          # limit: 1000"]
+        lines += [
+            f"        - table: {_q(root)}      # suggested: most tables hang off it ({rows} rows)",
+            f"          percent: {percent:g}",
+            "          # where: \"created_at >= '2024-01-01'\"",
+            "          # limit: 1000",
+        ]
     else:
         lines[-1] = "      roots: []"
     lookups = sorted(k for k in schema.tables if is_lookup(schema, k))
     lines.append("      tables:                 # subset (default) | all | exclude")
     if lookups:
-        lines += [f"        {_q(k)}: all   # lookup table, {schema.tables[k].row_count} rows"
-                  for k in lookups]
+        lines += [
+            f"        {_q(k)}: all   # lookup table, {schema.tables[k].row_count} rows"
+            for k in lookups
+        ]
     else:
         lines[-1] = "      tables: {}              # subset (default) | all | exclude"
     lines += [

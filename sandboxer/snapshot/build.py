@@ -44,8 +44,11 @@ def config_hash(dataset: Dataset) -> str:
 def load_schema(source: Source, dataset: Dataset) -> Schema:
     schema = source.introspect()
     if dataset.schemas:
-        schema.tables = {k: t for k, t in schema.tables.items()
-                         if t.name.schema is None or t.name.schema in dataset.schemas}
+        schema.tables = {
+            k: t
+            for k, t in schema.tables.items()
+            if t.name.schema is None or t.name.schema in dataset.schemas
+        }
     return apply_virtual_keys(schema, dataset.keys)
 
 
@@ -55,25 +58,40 @@ def table_meta(table: Table, arrow_schema: Any) -> dict[str, Any]:
         "name": table.name.name,
         "schema": table.name.schema,
         "columns": [
-            {"name": c.name, "type": types.get(c.name), "source_type": c.type,
-             "nullable": c.nullable}
+            {
+                "name": c.name,
+                "type": types.get(c.name),
+                "source_type": c.type,
+                "nullable": c.nullable,
+            }
             for c in table.columns
-        ] + [{"name": n, "type": t, "source_type": None, "nullable": True}
-             for n, t in types.items() if n not in table.column_names],
+        ]
+        + [
+            {"name": n, "type": t, "source_type": None, "nullable": True}
+            for n, t in types.items()
+            if n not in table.column_names
+        ],
         "primary_key": list(table.primary_key),
         "unique_keys": [list(u) for u in table.unique_keys],
         "foreign_keys": [
-            {"columns": list(fk.columns), "ref_table": fk.ref_table.key,
-             "ref_columns": list(fk.ref_columns), "virtual": fk.virtual}
+            {
+                "columns": list(fk.columns),
+                "ref_table": fk.ref_table.key,
+                "ref_columns": list(fk.ref_columns),
+                "virtual": fk.virtual,
+            }
             for fk in table.foreign_keys
         ],
     }
 
 
 def snapshot_id(dataset_name: str, tables: dict[str, dict[str, Any]]) -> str:
-    content = {"dataset": dataset_name,
-               "tables": {k: {"sha256": v["sha256"], "rows": v["rows"]}
-                          for k, v in sorted(tables.items())}}
+    content = {
+        "dataset": dataset_name,
+        "tables": {
+            k: {"sha256": v["sha256"], "rows": v["rows"]} for k, v in sorted(tables.items())
+        },
+    }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -95,8 +113,10 @@ def build_snapshot(
         with source:
             schema = load_schema(source, dataset)
             if not schema.tables:
-                raise SubsetError(f"The source {source.display_url} has no tables",
-                                  hint="Check the URL (and `schemas:` for PostgreSQL).")
+                raise SubsetError(
+                    f"The source {source.display_url} has no tables",
+                    hint="Check the URL (and `schemas:` for PostgreSQL).",
+                )
             console.step(f"Planning the subset of {len(schema.tables)} tables")
             plan = Planner(source, schema, dataset, console).plan()
             ctx = BuildContext(dataset_name, dataset, schema, plan, console)
@@ -129,10 +149,14 @@ def build_snapshot(
                                 writer.abort()
                             raise
                         meta = table_meta(tp.table, writer.schema)
-                        meta.update(file=f"data/{name}", **written,
-                                    source_rows=tp.source_rows, mode=tp.mode.value,
-                                    selected_by=dict(sorted(tp.reasons.items())),
-                                    capped=tp.capped)
+                        meta.update(
+                            file=f"data/{name}",
+                            **written,
+                            source_rows=tp.source_rows,
+                            mode=tp.mode.value,
+                            selected_by=dict(sorted(tp.reasons.items())),
+                            capped=tp.capped,
+                        )
                         tables[key] = meta
                         files[key] = path
                         console.detail(f"{key}: {written['rows']} rows")
@@ -140,16 +164,23 @@ def build_snapshot(
                     raise store_error(store, e, dataset_name) from e
                 console.step("Checking integrity (primary keys, foreign keys)")
                 checks = integrity.check(files, tables)
-                excluded = sorted(k for k, m in
-                                  ((schema.table(n).key, m) for n, m in
-                                   dataset.subset.tables.items()) if m is TableMode.exclude)
+                excluded = sorted(
+                    k
+                    for k, m in ((schema.table(n).key, m) for n, m in dataset.subset.tables.items())
+                    if m is TableMode.exclude
+                )
                 if not checks["ok"]:
                     bad = [c for c in checks["checks"] if c["failures"]]
                     lines = "; ".join(
                         f"{c['table']}({', '.join(c['columns'])}) "
-                        + ("duplicates" if c["check"] == "primary_key_unique"
-                           else f"-> {c['references']} orphans")
-                        + f": {c['failures']}" for c in bad[:5])
+                        + (
+                            "duplicates"
+                            if c["check"] == "primary_key_unique"
+                            else f"-> {c['references']} orphans"
+                        )
+                        + f": {c['failures']}"
+                        for c in bad[:5]
+                    )
                     raise SubsetError(
                         f"The subset of `{dataset_name}` breaks integrity, so it was not "
                         f"published: {lines}",
@@ -166,8 +197,10 @@ def build_snapshot(
                     "tool_version": __version__,
                     "seed": dataset.seed,
                     "config_hash": config_hash(dataset),
-                    "source": {**source.identity(),
-                               "consistent_snapshot": source.consistent_snapshot},
+                    "source": {
+                        **source.identity(),
+                        "consistent_snapshot": source.consistent_snapshot,
+                    },
                     "tables": tables,
                     "excluded_tables": excluded,
                     "totals": {
@@ -176,8 +209,10 @@ def build_snapshot(
                         "source_rows": sum(t["source_rows"] or 0 for t in tables.values()),
                         "bytes": sum(t["bytes"] for t in tables.values()),
                     },
-                    "subset": {**plan.stats(), "roots": [r.model_dump(mode="json") for r in
-                                                         dataset.subset.roots]},
+                    "subset": {
+                        **plan.stats(),
+                        "roots": [r.model_dump(mode="json") for r in dataset.subset.roots],
+                    },
                     "integrity": checks,
                     "stages": {s.name: r for s in stages if (r := s.report()) is not None},
                     "build_seconds": round(time.perf_counter() - started, 3),

@@ -17,6 +17,7 @@ can implement ``publish`` by uploading the staged files and writing the manifest
 from __future__ import annotations
 
 import abc
+import builtins
 import contextlib
 import errno
 import fcntl
@@ -70,7 +71,7 @@ class Store(abc.ABC):
     def remove(self, snapshot_id: str) -> None: ...
 
     @abc.abstractmethod
-    def gc(self) -> list[str]:
+    def gc(self) -> builtins.list[str]:
         """Remove leftovers of interrupted builds; return what was removed."""
 
 
@@ -106,8 +107,10 @@ class LocalStore(Store):
             for d in (self.snapshots, self.refs, self.tmp, self.locks):
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise StoreError(f"Cannot create the snapshot store at {self.root}: {e.strerror}",
-                             hint="Check permissions, or set store.path in sandboxer.yaml.") from e
+            raise StoreError(
+                f"Cannot create the snapshot store at {self.root}: {e.strerror}",
+                hint="Check permissions, or set store.path in sandboxer.yaml.",
+            ) from e
 
     @contextlib.contextmanager
     def lock(self, dataset: str) -> Iterator[None]:
@@ -187,8 +190,10 @@ class LocalStore(Store):
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise StoreError(f"Snapshot {path.name} has an unreadable manifest: {e}",
-                             hint=f"Run `sandboxer data verify {path.name}`.") from e
+            raise StoreError(
+                f"Snapshot {path.name} has an unreadable manifest: {e}",
+                hint=f"Run `sandboxer data verify {path.name}`.",
+            ) from e
         return SnapshotInfo(
             id=path.name,
             dataset=manifest.get("dataset", "?"),
@@ -226,9 +231,11 @@ class LocalStore(Store):
                 if len(datasets) != 1:
                     raise StoreError(
                         "`latest` is ambiguous: the store holds several datasets"
-                        if datasets else "The snapshot store is empty",
+                        if datasets
+                        else "The snapshot store is empty",
                         hint="Name the dataset, e.g. `sandboxer data show shop`."
-                        if datasets else "Build one with `sandboxer data build`.",
+                        if datasets
+                        else "Build one with `sandboxer data build`.",
                     )
                 default_dataset = datasets[0]
             ref = default_dataset
@@ -238,7 +245,9 @@ class LocalStore(Store):
         if (self.snapshots / ref / MANIFEST).is_file():
             return self._info(self.snapshots / ref)
         ids = [p.name for p in self.snapshots.iterdir()] if self.snapshots.exists() else []
-        matches = [i for i in ids if i.startswith(ref) and (self.snapshots / i / MANIFEST).is_file()]
+        matches = [
+            i for i in ids if i.startswith(ref) and (self.snapshots / i / MANIFEST).is_file()
+        ]
         if len(matches) == 1 and len(ref) >= 4:
             return self._info(self.snapshots / matches[0])
         if len(matches) > 1:
@@ -270,12 +279,12 @@ class LocalStore(Store):
                 continue
         shutil.rmtree(trash, ignore_errors=True)
 
-    def gc(self) -> list[str]:
-        removed: list[str] = []
+    def gc(self) -> builtins.list[str]:
+        removed: builtins.list[str] = []
         if self.tmp.exists():
             for entry in sorted(self.tmp.iterdir()):
                 if entry.name.startswith("build-"):
-                    dataset = entry.name[len("build-"):].rsplit("-", 1)[0]
+                    dataset = entry.name[len("build-") :].rsplit("-", 1)[0]
                     if self._held(dataset):
                         continue  # a live build owns it
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()

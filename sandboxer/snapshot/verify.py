@@ -25,19 +25,30 @@ def verify(info: SnapshotInfo) -> dict[str, Any]:
             continue
         size = path.stat().st_size
         if size != meta["bytes"]:
-            problems.append({"file": rel, "table": key,
-                             "problem": f"size {size} bytes, manifest says {meta['bytes']}"})
+            problems.append(
+                {
+                    "file": rel,
+                    "table": key,
+                    "problem": f"size {size} bytes, manifest says {meta['bytes']}",
+                }
+            )
         elif sha256_file(path) != meta["sha256"]:
             problems.append({"file": rel, "table": key, "problem": "sha256 mismatch"})
         try:
             rows = pq.ParquetFile(path).metadata.num_rows
         except Exception as e:  # pyarrow raises ArrowInvalid/OSError for broken footers
-            problems.append({"file": rel, "table": key,
-                             "problem": f"unreadable Parquet footer ({type(e).__name__})"})
+            problems.append(
+                {
+                    "file": rel,
+                    "table": key,
+                    "problem": f"unreadable Parquet footer ({type(e).__name__})",
+                }
+            )
             continue
         if rows != meta["rows"]:
-            problems.append({"file": rel, "table": key,
-                             "problem": f"{rows} rows, manifest says {meta['rows']}"})
+            problems.append(
+                {"file": rel, "table": key, "problem": f"{rows} rows, manifest says {meta['rows']}"}
+            )
             continue
         files[key] = path
     known = {meta["file"] for meta in tables.values()} | {MANIFEST}
@@ -50,8 +61,16 @@ def verify(info: SnapshotInfo) -> dict[str, Any]:
         checks = integrity.check(files, tables)
         for c in checks["checks"]:
             if c["failures"]:
-                kind = ("duplicate primary keys" if c["check"] == "primary_key_unique"
-                        else f"foreign key orphans -> {c['references']}")
-                problems.append({"file": tables[c["table"]]["file"], "table": c["table"],
-                                 "problem": f"{c['failures']} {kind} on ({', '.join(c['columns'])})"})
+                kind = (
+                    "duplicate primary keys"
+                    if c["check"] == "primary_key_unique"
+                    else f"foreign key orphans -> {c['references']}"
+                )
+                problems.append(
+                    {
+                        "file": tables[c["table"]]["file"],
+                        "table": c["table"],
+                        "problem": f"{c['failures']} {kind} on ({', '.join(c['columns'])})",
+                    }
+                )
     return {"ok": not problems, "id": info.id, "problems": problems, "integrity": checks}

@@ -6,6 +6,7 @@ only on the data, not on how the reader chunked it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from pathlib import Path
@@ -73,20 +74,26 @@ class TableWriter:
         if self._pending_rows:
             self._flush(self._pending_rows)
         self._writer.close()
-        return {"rows": self.rows, "bytes": self.path.stat().st_size,
-                "sha256": sha256_file(self.path)}
+        return {
+            "rows": self.rows,
+            "bytes": self.path.stat().st_size,
+            "sha256": sha256_file(self.path),
+        }
 
     def abort(self) -> None:
-        try:
+        # Already failing; the staging directory is removed anyway.
+        with contextlib.suppress(Exception):
             self._writer.close()
-        except Exception:  # already failing; the staging dir is removed anyway
-            pass
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     """Cast a batch to the table's schema (sources may widen types between batches)."""
     import pyarrow as pa
 
-    columns = [batch.column(f.name).cast(f.type) if batch.schema.field(f.name).type != f.type
-               else batch.column(f.name) for f in schema]
+    columns = [
+        batch.column(f.name).cast(f.type)
+        if batch.schema.field(f.name).type != f.type
+        else batch.column(f.name)
+        for f in schema
+    ]
     return pa.RecordBatch.from_arrays(columns, schema=schema)

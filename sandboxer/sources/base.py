@@ -64,10 +64,10 @@ class Source(abc.ABC):
         return {"type": self.type, "url": self.display_url}
 
     # -- lifecycle -----------------------------------------------------------------------
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027 - optional hook
         """Connect and, where supported, start the consistent read snapshot."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """End the snapshot and disconnect; safe to call twice."""
 
     def __enter__(self) -> Source:

@@ -37,8 +37,9 @@ def sample_predicate(columns: Sequence[str], sample: Sample, dialect: str) -> ex
     text: exp.Expression = exp.Literal.string(str(sample.seed))
     for name in columns:
         value = exp.func("coalesce", exp.cast(col(name), "text"), exp.Literal.string(""))
-        text = exp.DPipe(this=exp.DPipe(this=text, expression=exp.Literal.string("|")),
-                         expression=value)
+        text = exp.DPipe(
+            this=exp.DPipe(this=text, expression=exp.Literal.string("|")), expression=value
+        )
     prefix: exp.Expression = exp.Substring(
         this=exp.MD5(this=text), start=exp.Literal.number(1), length=exp.Literal.number(8)
     )
@@ -71,8 +72,19 @@ def select_query(
 
 
 # Node types a user's ``where`` may not contain: it is a row filter, not a place for commands.
-_FORBIDDEN = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Command,
-              exp.Alter, exp.Merge, exp.Set, exp.Transaction, exp.Into)
+_FORBIDDEN = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Create,
+    exp.Drop,
+    exp.Command,
+    exp.Alter,
+    exp.Merge,
+    exp.Set,
+    exp.Transaction,
+    exp.Into,
+)
 
 
 def parse_where(where: str, table: Table, dialect: str, *, origin: str = "where") -> exp.Expression:
@@ -95,12 +107,15 @@ def parse_where(where: str, table: Table, dialect: str, *, origin: str = "where"
     except (ParseError, sqlglot.errors.TokenError) as e:
         # sqlglot messages quote the offending SQL, which is the user's own text, not data.
         first = str(e).splitlines()[0] if str(e) else "syntax error"
-        raise SubsetError(f"Invalid {origin} for `{table.key}`: {first}",
-                          hint="Write a SQL boolean condition, e.g. `country = 'DE'`.") from None
+        raise SubsetError(
+            f"Invalid {origin} for `{table.key}`: {first}",
+            hint="Write a SQL boolean condition, e.g. `country = 'DE'`.",
+        ) from None
     for node in condition.walk():
         if isinstance(node, _FORBIDDEN):
-            raise SubsetError(f"Invalid {origin} for `{table.key}`: "
-                              f"{node.key.upper()} is not allowed in a filter")
+            raise SubsetError(
+                f"Invalid {origin} for `{table.key}`: {node.key.upper()} is not allowed in a filter"
+            )
     if isinstance(condition, exp.Select | exp.Subquery) and condition.parent is None:
         raise SubsetError(f"Invalid {origin} for `{table.key}`: expected a condition, got a query")
     known = set(table.column_names)
@@ -119,4 +134,4 @@ def parse_where(where: str, table: Table, dialect: str, *, origin: str = "where"
         column.set("this", ident(column.name))
         if column.table:
             column.set("table", None)
-    return condition
+    return condition  # type: ignore[return-value]  # sqlglot types it as Expr

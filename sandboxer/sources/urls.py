@@ -40,7 +40,7 @@ def resolve_url(url: str, base: Path) -> str:
     for scheme in ("duckdb", "sqlite"):
         prefix = f"{scheme}:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            rest = url[len(prefix):]
+            rest = url[len(prefix) :]
             if rest in ("", ":memory:"):
                 return url
             return f"{prefix}{(base / rest).resolve()}"
@@ -48,5 +48,5 @@ def resolve_url(url: str, base: Path) -> str:
         path = Path(url).expanduser()
         return str(path if path.is_absolute() else (base / path).resolve())
     if url.startswith("file://"):
-        return url[len("file://"):] or "/"
+        return url[len("file://") :] or "/"
     return url

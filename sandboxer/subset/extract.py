@@ -36,8 +36,9 @@ def extract(source: Source, plan: SubsetPlan, key: str) -> Iterator[pa.RecordBat
         )
     else:
         keys = tp.frame().select(identity).sort(identity).to_arrow()
-        batches = source.fetch_matching(table, table.column_names, identity, keys,
-                                        order_by=identity)
+        batches = source.fetch_matching(
+            table, table.column_names, identity, keys, order_by=identity
+        )
     first = True
     for batch in batches:
         first = False
@@ -61,8 +62,11 @@ def _parent_keys(plan: SubsetPlan, fk: ForeignKey) -> pl.DataFrame | None:
     return keys.rename(dict(zip(fk.ref_columns, fk.columns, strict=True)))
 
 
-def _null_orphans(batch: pa.RecordBatch, nulls: list[ForeignKey],
-                  parent_keys: dict[ForeignKey, pl.DataFrame | None]) -> pa.RecordBatch:
+def _null_orphans(
+    batch: pa.RecordBatch,
+    nulls: list[ForeignKey],
+    parent_keys: dict[ForeignKey, pl.DataFrame | None],
+) -> pa.RecordBatch:
     import polars as pl
 
     frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
@@ -74,7 +78,8 @@ def _null_orphans(batch: pa.RecordBatch, nulls: list[ForeignKey],
             continue
         marker = "__sandboxer_present"
         keys = keys.cast(dict(frame.select(cols).schema), strict=False).with_columns(  # type: ignore[arg-type]
-            pl.lit(True).alias(marker))
+            pl.lit(True).alias(marker)
+        )
         frame = frame.join(keys, on=cols, how="left", nulls_equal=False, maintain_order="left")
         present = pl.col(marker).fill_null(False)
         frame = frame.with_columns(

@@ -166,7 +166,8 @@ class Planner:
                 # Only an explicit per-relation request is an error; the global default
                 # silently keeps pulling parents for NOT NULL keys.
                 explicit = any(
-                    self.schema.table(r.table).key == fk.table.key and r.columns == list(fk.columns)
+                    self.schema.table(r.table).key == fk.table.key
+                    and r.columns == list(fk.columns)
                     and r.on_missing_parent is MissingParent.set_null
                     for r in cfg.relations
                 )
@@ -188,13 +189,16 @@ class Planner:
         started = time.perf_counter()
         included = {k for k, m in self.modes.items() if m is not TableMode.exclude}
         plans = {
-            key: TablePlan(self.schema.tables[key], self.modes[key],
-                           key_columns(self.schema, self.schema.tables[key]))
+            key: TablePlan(
+                self.schema.tables[key],
+                self.modes[key],
+                key_columns(self.schema, self.schema.tables[key]),
+            )
             for key in sorted(included)
         }
         self.plans = plans
         null_fks = self._null_fks(included)
-        for key, tp in plans.items():
+        for tp in plans.values():
             tp.source_rows = self.source.count_rows(tp.table)
 
         # pending[(table, downward)] = frames of newly added rows to expand
@@ -223,8 +227,9 @@ class Planner:
                 f"closure round {rounds}: "
                 + ", ".join(f"{k}={tp.rows}" for k, tp in plans.items() if tp.rows)
             )
-        return SubsetPlan(self.schema, plans, null_fks, rounds,
-                          time.perf_counter() - started, self.fetches)
+        return SubsetPlan(
+            self.schema, plans, null_fks, rounds, time.perf_counter() - started, self.fetches
+        )
 
     def _null_fks(self, included: set[str]) -> list[ForeignKey]:
         result = []
@@ -248,8 +253,9 @@ class Planner:
         root = self.dataset.subset.roots[index]
         where = None
         if root.where:
-            where = parse_where(root.where, tp.table, self.source.dialect,
-                                origin=f"subset.roots[{index}].where")
+            where = parse_where(
+                root.where, tp.table, self.source.dialect, origin=f"subset.roots[{index}].where"
+            )
         sample = Sample(root.percent, self.dataset.seed) if root.percent is not None else None
         order = list(tp.table.row_identity) if root.limit else None
         limit = root.limit
@@ -257,17 +263,24 @@ class Planner:
         if budget is not None:
             limit = budget if limit is None else min(limit, budget)
             order = list(tp.table.row_identity)
-        rows = self.source.select(tp.table, tp.key_columns, where=where, sample=sample,
-                                  limit=limit, order_by=order)
+        rows = self.source.select(
+            tp.table, tp.key_columns, where=where, sample=sample, limit=limit, order_by=order
+        )
         self.fetches += 1
         frame: pl.DataFrame = pl.from_arrow(rows)  # type: ignore[assignment]
         if frame.height == 0:
             if tp.source_rows == 0:
                 self.console.warn(f"root table `{tp.table.key}` is empty in the source")
             else:
-                parts = [f"{k}={v}" for k, v in
-                         (("where", root.where), ("percent", root.percent), ("limit", root.limit))
-                         if v is not None]
+                parts = [
+                    f"{k}={v}"
+                    for k, v in (
+                        ("where", root.where),
+                        ("percent", root.percent),
+                        ("limit", root.limit),
+                    )
+                    if v is not None
+                ]
                 raise SubsetError(
                     f"subset.roots[{index}] selects no rows of `{tp.table.key}` "
                     f"({', '.join(parts) or 'no filter'}; the table has {tp.source_rows} rows)",
@@ -295,23 +308,34 @@ class Planner:
             tp.reasons[reason] += frame.height
         return frame
 
-    def _fetch(self, tp: TablePlan, match: tuple[str, ...], keys: pl.DataFrame,
-               order: bool = False) -> pl.DataFrame:
+    def _fetch(
+        self, tp: TablePlan, match: tuple[str, ...], keys: pl.DataFrame, order: bool = False
+    ) -> pl.DataFrame:
         import polars as pl
 
         self.fetches += 1
-        batches = list(self.source.fetch_matching(
-            tp.table, tp.key_columns, list(match), keys.to_arrow(),
-            order_by=list(tp.table.row_identity) if order else None,
-        ))
+        batches = list(
+            self.source.fetch_matching(
+                tp.table,
+                tp.key_columns,
+                list(match),
+                keys.to_arrow(),
+                order_by=list(tp.table.row_identity) if order else None,
+            )
+        )
         if not batches:
             return pl.DataFrame()
         import pyarrow as pa
 
         return pl.from_arrow(pa.Table.from_batches(batches))  # type: ignore[return-value]
 
-    def _expand(self, tp: TablePlan, new: pl.DataFrame, downward: bool,
-                pending: dict[tuple[str, bool], list[pl.DataFrame]]) -> None:
+    def _expand(
+        self,
+        tp: TablePlan,
+        new: pl.DataFrame,
+        downward: bool,
+        pending: dict[tuple[str, bool], list[pl.DataFrame]],
+    ) -> None:
         import polars as pl
 
         # Parents: always (integrity), except nullable FKs configured to be nulled.
@@ -360,8 +384,12 @@ class Planner:
             if rows.height == 0:
                 continue
             if child.chunks:
-                rows = rows.join(child.frame().select(list(child.table.row_identity)),
-                                 on=list(child.table.row_identity), how="anti", nulls_equal=True)
+                rows = rows.join(
+                    child.frame().select(list(child.table.row_identity)),
+                    on=list(child.table.row_identity),
+                    how="anti",
+                    nulls_equal=True,
+                )
             before = rows.height
             if rule.max_children is not None:
                 rows = rows.filter(

@@ -61,8 +61,9 @@ def test_credentials_never_reach_the_manifest(tmp_path: Path, graph_url: str) ->
 
 def test_verify_names_the_broken_file(tmp_path: Path, graph_url: str) -> None:
     store = LocalStore(tmp_path / "store")
-    info = build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]),
-                          store, NoopConsole())
+    info = build_snapshot(
+        "t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]), store, NoopConsole()
+    )
     target = info.path / info.manifest["tables"]["orders"]["file"]
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -76,7 +77,8 @@ def test_verify_names_the_broken_file(tmp_path: Path, graph_url: str) -> None:
     target.write_bytes(b"PAR1garbage")
     problems = verify(info)["problems"]
     assert {p["problem"].split(" (")[0] for p in problems if p["table"] == "orders"} >= {
-        "unreadable Parquet footer"}
+        "unreadable Parquet footer"
+    }
     (info.path / "data" / "stray.parquet").write_bytes(b"x")
     assert any(p["file"] == "data/stray.parquet" for p in verify(info)["problems"])
 
@@ -89,13 +91,17 @@ def test_verify_catches_broken_integrity(tmp_path: Path, graph_url: str) -> None
     from sandboxer.snapshot.writer import sha256_file
 
     store = LocalStore(tmp_path / "store")
-    info = build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]),
-                          store, NoopConsole())
+    info = build_snapshot(
+        "t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]), store, NoopConsole()
+    )
     path = info.path / info.manifest["tables"]["customer"]["file"]
     pl.read_parquet(path).tail(-1).write_parquet(path)
     m = info.manifest
-    m["tables"]["customer"].update(rows=m["tables"]["customer"]["rows"] - 1,
-                                   bytes=path.stat().st_size, sha256=sha256_file(path))
+    m["tables"]["customer"].update(
+        rows=m["tables"]["customer"]["rows"] - 1,
+        bytes=path.stat().st_size,
+        sha256=sha256_file(path),
+    )
     (info.path / MANIFEST).write_text(json.dumps(m))
     result = verify(store.resolve(info.id))
     assert not result["ok"]
@@ -127,16 +133,24 @@ build_snapshot("t", dataset(sys.argv[1], roots=[{"table": "customer", "percent":
 
 def test_killed_build_publishes_nothing_and_gc_cleans(tmp_path: Path, graph_url: str) -> None:
     store_dir = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED_BUILD), graph_url,
-                             str(store_dir)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(KILLED_BUILD), graph_url, str(store_dir)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "WRITING"
         store = LocalStore(store_dir)
         # While it runs, the lock is held: a second build of the dataset is refused.
         with pytest.raises(StoreError, match="Another build of dataset `t` is running"):
-            build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 1}]),
-                           store, NoopConsole())
+            build_snapshot(
+                "t",
+                dataset(graph_url, roots=[{"table": "customer", "percent": 1}]),
+                store,
+                NoopConsole(),
+            )
         assert store.gc() == []  # the live build's staging dir is not touched
         os.kill(proc.pid, signal.SIGKILL)
     finally:
@@ -152,18 +166,21 @@ def test_killed_build_publishes_nothing_and_gc_cleans(tmp_path: Path, graph_url:
     assert removed == [f"tmp/{leftovers[0].name}"]
     assert not any((store_dir / "tmp").iterdir())
     # And the dataset builds again normally.
-    info = build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]),
-                          store, NoopConsole())
+    info = build_snapshot(
+        "t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]), store, NoopConsole()
+    )
     assert store.list()[0].id == info.id
 
 
 def test_rm_moves_latest_back(tmp_path: Path, graph_url: str) -> None:
     store = LocalStore(tmp_path / "store")
-    a = build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 5}]),
-                       store, NoopConsole())
+    a = build_snapshot(
+        "t", dataset(graph_url, roots=[{"table": "customer", "percent": 5}]), store, NoopConsole()
+    )
     time.sleep(1.1)  # created_at has second resolution
-    b = build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 6}]),
-                       store, NoopConsole())
+    b = build_snapshot(
+        "t", dataset(graph_url, roots=[{"table": "customer", "percent": 6}]), store, NoopConsole()
+    )
     assert store.latest("t") == b.id and a.id != b.id
     store.remove(b.id)
     assert store.latest("t") == a.id and [i.id for i in store.list()] == [a.id]
@@ -176,15 +193,22 @@ def test_rm_moves_latest_back(tmp_path: Path, graph_url: str) -> None:
 def test_full_disk_publishes_nothing(tmp_path: Path, graph_url: str) -> None:
     mount = tmp_path / "small"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                            capture_output=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
     if result.returncode != 0:
         engine_missing("cannot mount a small tmpfs (needs root) to simulate a full disk")
     try:
         store = LocalStore(mount / "store")
         with pytest.raises(StoreError, match="No space left in the snapshot store") as e:
-            build_snapshot("t", dataset(graph_url, roots=[{"table": "customer", "percent": 50}]),
-                           store, NoopConsole())
+            build_snapshot(
+                "t",
+                dataset(graph_url, roots=[{"table": "customer", "percent": 50}]),
+                store,
+                NoopConsole(),
+            )
         assert "nothing was published" in str(e.value)
         assert store.list() == []
         assert not any((mount / "store" / "tmp").iterdir())

@@ -20,12 +20,12 @@ def graph_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def build(tmp_path: Path, url: str, name: str = "t", **subset: object):  # type: ignore[no-untyped-def]
-    return build_snapshot(name, dataset(url, **subset), LocalStore(tmp_path / "store"),
-                          NoopConsole())
+    return build_snapshot(
+        name, dataset(url, **subset), LocalStore(tmp_path / "store"), NoopConsole()
+    )
 
 
-def fk_orphans(child: pl.DataFrame, cols: list[str], parent: pl.DataFrame,
-               ref: list[str]) -> int:
+def fk_orphans(child: pl.DataFrame, cols: list[str], parent: pl.DataFrame, ref: list[str]) -> int:
     values = child.select(cols).drop_nulls()
     keys = parent.select(ref).rename(dict(zip(ref, cols, strict=True)))
     return values.join(keys, on=cols, how="anti").height
@@ -73,13 +73,15 @@ def test_children_only_follow_downward(tmp_path: Path, graph_url: str) -> None:
     # parents' nation does not drag in its other customers.
     assert set(t["orders"]["customer_id"]) == {3, 6}
     assert t["orders"].height == 9000 // 2000 * 2 + sum(
-        1 for i in range(9000 % 2000) if (i * 7) % 2000 in (3, 6))
+        1 for i in range(9000 % 2000) if (i * 7) % 2000 in (3, 6)
+    )
     assert set(t["address"]["customer_id"]) == {3, 6}
 
 
 def test_no_children_when_disabled(tmp_path: Path, graph_url: str) -> None:
-    info = build(tmp_path, graph_url, roots=[{"table": "customer", "percent": 10}],
-                 follow_children=False)
+    info = build(
+        tmp_path, graph_url, roots=[{"table": "customer", "percent": 10}], follow_children=False
+    )
     t = read_snapshot(info)
     assert t["orders"].height == 0 and t["items"].height == 0 and t["address"].height == 0
 
@@ -91,9 +93,14 @@ def test_fan_out_cap_and_budget(tmp_path: Path, graph_url: str) -> None:
         {"table": "orders", "columns": [c], "follow_children": False}
         for c in ("billing_address_id", "shipping_address_id")
     ]
-    info = build(tmp_path, graph_url, roots=[{"table": "customer", "percent": 20}],
-                 max_children_per_parent=2, budgets={"items": 50},
-                 relations=no_address_children)
+    info = build(
+        tmp_path,
+        graph_url,
+        roots=[{"table": "customer", "percent": 20}],
+        max_children_per_parent=2,
+        budgets={"items": 50},
+        relations=no_address_children,
+    )
     t = read_snapshot(info)
     per_customer = t["orders"].group_by("customer_id").len()["len"].max()
     assert per_customer is not None and per_customer <= 2
@@ -103,9 +110,19 @@ def test_fan_out_cap_and_budget(tmp_path: Path, graph_url: str) -> None:
 
 
 def test_self_reference_set_null(tmp_path: Path, graph_url: str) -> None:
-    info = build(tmp_path, graph_url, roots=[{"table": "customer", "percent": 10}],
-                 relations=[{"table": "customer", "columns": ["referred_by"],
-                             "on_missing_parent": "set_null", "follow_children": False}])
+    info = build(
+        tmp_path,
+        graph_url,
+        roots=[{"table": "customer", "percent": 10}],
+        relations=[
+            {
+                "table": "customer",
+                "columns": ["referred_by"],
+                "on_missing_parent": "set_null",
+                "follow_children": False,
+            }
+        ],
+    )
     t = read_snapshot(info)
     by = info.manifest["tables"]["customer"]["selected_by"]
     assert "parent" not in by  # no referrer was pulled
@@ -117,16 +134,24 @@ def test_self_reference_set_null(tmp_path: Path, graph_url: str) -> None:
 
 
 def test_two_table_cycle_terminates(tmp_path: Path) -> None:
-    url = make_duckdb(tmp_path / "cycle.duckdb", """
+    url = make_duckdb(
+        tmp_path / "cycle.duckdb",
+        """
         create table a (id integer primary key, b_id integer);
         create table b (id integer primary key, a_id integer);
         insert into a select i, (i + 1) % 100 from range(100) t(i);
         insert into b select i, (i + 2) % 100 from range(100) t(i);
-    """)
-    keys = {"foreign": [{"table": "a", "columns": ["b_id"], "references": "b"},
-                        {"table": "b", "columns": ["a_id"], "references": "a"}]}
-    info = build(tmp_path, url, keys=keys, roots=[{"table": "a", "where": "id = 0"}],
-                 follow_children=False)
+    """,
+    )
+    keys = {
+        "foreign": [
+            {"table": "a", "columns": ["b_id"], "references": "b"},
+            {"table": "b", "columns": ["a_id"], "references": "a"},
+        ]
+    }
+    info = build(
+        tmp_path, url, keys=keys, roots=[{"table": "a", "where": "id = 0"}], follow_children=False
+    )
     t = read_snapshot(info)
     # a0 -> b1 -> a3 -> b4 -> a6 ... the chain closes over the whole ring of 100.
     assert t["a"].height == 100 and t["b"].height == 100
@@ -134,7 +159,9 @@ def test_two_table_cycle_terminates(tmp_path: Path) -> None:
 
 
 def test_excluded_parent_nulls_nullable_fk_and_rejects_not_null(tmp_path: Path) -> None:
-    url = make_duckdb(tmp_path / "ex.duckdb", """
+    url = make_duckdb(
+        tmp_path / "ex.duckdb",
+        """
         create table secret (id integer primary key);
         create table t (id integer primary key, s integer references secret(id),
                         req integer);
@@ -142,22 +169,34 @@ def test_excluded_parent_nulls_nullable_fk_and_rejects_not_null(tmp_path: Path) 
         insert into secret select i from range(10) t(i);
         insert into t select i, i % 10, 1 from range(20) t(i);
         insert into u select i, i % 10 from range(5) t(i);
-    """)
-    info = build(tmp_path, url, keys={}, roots=[{"table": "t", "percent": 100}],
-                 tables={"secret": "exclude", "u": "exclude"})
+    """,
+    )
+    info = build(
+        tmp_path,
+        url,
+        keys={},
+        roots=[{"table": "t", "percent": 100}],
+        tables={"secret": "exclude", "u": "exclude"},
+    )
     t = read_snapshot(info)
     assert "secret" not in t and t["t"]["s"].null_count() == 20
     assert info.manifest["excluded_tables"] == ["secret", "u"]
     with pytest.raises(SubsetError, match=r"`secret` is excluded, but u\(s\)"):
-        build(tmp_path / "2", url, keys={}, roots=[{"table": "t", "percent": 100}],
-              tables={"secret": "exclude"})
+        build(
+            tmp_path / "2",
+            url,
+            keys={},
+            roots=[{"table": "t", "percent": 100}],
+            tables={"secret": "exclude"},
+        )
 
 
 def test_root_that_selects_nothing_is_an_error(tmp_path: Path, graph_url: str) -> None:
     with pytest.raises(SubsetError, match=r"selects no rows of `customer`.*2000 rows"):
         build(tmp_path, graph_url, roots=[{"table": "customer", "where": "id < 0"}])
     assert not (tmp_path / "store" / "snapshots").exists() or not any(
-        (tmp_path / "store" / "snapshots").iterdir())
+        (tmp_path / "store" / "snapshots").iterdir()
+    )
 
 
 def test_empty_root_table_builds_empty(tmp_path: Path, graph_url: str) -> None:
@@ -172,33 +211,46 @@ def test_unknown_names_suggest(tmp_path: Path, graph_url: str) -> None:
     assert "Did you mean `customer`?" in str(e.value)
     with pytest.raises(SchemaError, match="Did you mean `nation_id`"):
         build(tmp_path, graph_url, roots=[{"table": "customer", "where": "nation_idd = 1"}])
-    with pytest.raises(SubsetError, match="Invalid subset.roots\\[0\\].where"):
+    with pytest.raises(SubsetError, match=r"Invalid subset.roots\[0\].where"):
         build(tmp_path, graph_url, roots=[{"table": "customer", "where": "id = = 1"}])
     with pytest.raises(SubsetError, match="only one condition"):
-        build(tmp_path, graph_url,
-              roots=[{"table": "customer", "where": "id = 1; drop table customer"}])
+        build(
+            tmp_path,
+            graph_url,
+            roots=[{"table": "customer", "where": "id = 1; drop table customer"}],
+        )
 
 
 def test_limit_takes_lowest_keys(tmp_path: Path, graph_url: str) -> None:
-    info = build(tmp_path, graph_url,
-                 roots=[{"table": "customer", "where": "nation_id = 3", "limit": 5}],
-                 follow_children=False)
+    info = build(
+        tmp_path,
+        graph_url,
+        roots=[{"table": "customer", "where": "nation_id = 3", "limit": 5}],
+        follow_children=False,
+    )
     t = read_snapshot(info)
     roots = sorted(t["customer"].filter(pl.col("nation_id") == 3)["id"])[:5]
     assert roots == [3, 15, 27, 39, 51]
 
 
 def test_awkward_identifiers(tmp_path: Path) -> None:
-    url = make_duckdb(tmp_path / "odd.duckdb", """
+    url = make_duckdb(
+        tmp_path / "odd.duckdb",
+        """
         create table "my table" ("select" integer primary key, "o""q" varchar,
                                  "ünïcødé" varchar, "a.b" integer);
         create table "Child Rows" (id integer primary key,
                                    "parent ref" integer references "my table"("select"));
         insert into "my table" select i, 'v' || i, 'ü' || i, i from range(50) t(i);
         insert into "Child Rows" select i, i % 50 from range(200) t(i);
-    """)
-    info = build(tmp_path, url, keys={},
-                 roots=[{"table": "my table", "where": '"select" < 5 and "a.b" >= 0'}])
+    """,
+    )
+    info = build(
+        tmp_path,
+        url,
+        keys={},
+        roots=[{"table": "my table", "where": '"select" < 5 and "a.b" >= 0'}],
+    )
     t = read_snapshot(info)
     assert t["my table"].height == 5 and t["Child Rows"].height == 20
     assert list(t["my table"].columns) == ["select", 'o"q', "ünïcødé", "a.b"]
