@@ -67,7 +67,7 @@ class LoadedYaml:
     secret_paths: frozenset[PathKey] = field(default=frozenset(), repr=False)
     """Paths of string values that had ``${...}`` references interpolated."""
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
-    """The substituted values themselves, to keep them out of any message."""
+    """The values substituted from the environment, to keep them out of any message."""
 
     def line_of(self, path: PathKey) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -280,10 +280,11 @@ class _Loader(yaml.SafeLoader):
                         self.unset_vars.append(name)
                     continue
                 value = default
+            elif value:
+                # Defaults are written in the file; values from the environment are the secrets.
+                self.secret_values.add(value)
             out.append(value)
             used = True
-            if value:
-                self.secret_values.add(value)
         out.append(text[pos:])
         if used:
             self.secret_paths.add(path)
@@ -353,7 +354,9 @@ def load_yaml(
     except _Problem as e:
         raise ConfigError(e.message, path=source, line=e.line) from None
     except yaml.MarkedYAMLError as e:
-        raise ConfigError(_yaml_message(e), path=source, line=_mark_line(e)) from None
+        tabs = "'\\t'" in str(e.problem)
+        hint = "Indent YAML with spaces; tabs are not allowed." if tabs else None
+        raise ConfigError(_yaml_message(e), path=source, line=_mark_line(e), hint=hint) from None
     except yaml.reader.ReaderError as e:
         line = raw[: e.position].count(b"\n") + 1 if isinstance(e.position, int) else None
         raise ConfigError(
@@ -389,11 +392,16 @@ def _mark_line(e: yaml.MarkedYAMLError) -> int | None:
 def _yaml_message(e: yaml.MarkedYAMLError) -> str:
     # Only PyYAML's short descriptions: its str() adds a snippet of the file, which may hold
     # a literal secret.
-    problem = e.problem or e.context or "syntax error"
-    message = f"Invalid YAML: {problem}"
-    if e.problem and e.context:
-        message += f" ({e.context}"
-        if e.context_mark is not None and e.context_mark is not e.problem_mark:
+    problem, context = e.problem, e.context
+    if problem and context and not context.startswith("while "):
+        # "expected a single document in the stream" + "but found another document"
+        return f"Invalid YAML: {context}, {problem}"
+    message = f"Invalid YAML: {problem or context or 'syntax error'}"
+    if problem and context:
+        message += f" ({context}"
+        if e.context_mark is not None and e.context_mark.line != getattr(
+            e.problem_mark, "line", None
+        ):
             message += f" on line {e.context_mark.line + 1}"
         message += ")"
     return message
@@ -831,7 +839,7 @@ _BOUNDS = {
     "less_than_equal": "le",
 }
 
-_WORD = re.compile(r"[A-Za-z0-9_.:/+-]{1,40}")
+_WORD = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 """Inputs short and plain enough to quote back (enum-like words, never free text)."""
 
 
