@@ -48,7 +48,7 @@ class Context:
     @functools.cached_property
     def store(self) -> LocalStore:
         root = Path(self.project.store.path)
-        return LocalStore(root if root.is_absolute() else self.project_dir / root)
+        return LocalStore((root if root.is_absolute() else self.project_dir / root).resolve())
 
     def dataset(self, name: str | None = None) -> tuple[str, Dataset]:
         datasets = self.project.datasets
