@@ -62,6 +62,14 @@ def safe_reason(error: BaseException) -> str:
     return _QUOTED.sub("'…'", text)
 
 
+def _duckdb_error() -> type[Exception]:
+    """``duckdb.Error``, imported only when a query runs."""
+    import duckdb
+
+    error: type[Exception] = duckdb.Error
+    return error
+
+
 # Catalog queries: constants, no user input.
 _TABLES = """
 SELECT schema_name, table_name FROM duckdb_tables()
@@ -208,7 +216,7 @@ class DuckDBSource(Source):
         )
         try:
             return self.con.sql(query.sql(dialect=self.dialect)).to_arrow_table()
-        except self._driver_errors() as e:
+        except _duckdb_error() as e:
             raise self._read_error(e, table) from None
 
     def fetch_matching(
@@ -250,7 +258,7 @@ class DuckDBSource(Source):
             try:
                 reader = cursor.sql(sql).to_arrow_reader(self.batch_rows)
                 yield from reader
-            except self._driver_errors() as e:
+            except _duckdb_error() as e:
                 raise self._read_error(e, table) from None
         finally:
             if reader is not None:
@@ -258,16 +266,10 @@ class DuckDBSource(Source):
             cursor.close()
 
     # -- helpers -------------------------------------------------------------------------
-    @staticmethod
-    def _driver_errors() -> type[Exception]:
-        import duckdb
-
-        return duckdb.Error
-
     def _run(self, sql: str, table: Table | None = None) -> list[tuple[Any, ...]]:
         try:
             return self.con.execute(sql).fetchall()
-        except self._driver_errors() as e:
+        except _duckdb_error() as e:
             if table is None:
                 raise SourceError(
                     f"Cannot read the catalog of {self.display_url}: {safe_reason(e)}"

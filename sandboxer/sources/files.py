@@ -39,6 +39,24 @@ def _ignored(path: Path) -> bool:
     return path.name.startswith((".", "_"))
 
 
+def _parts(folder: Path) -> list[Path]:
+    """The Parquet part files under ``folder``, skipping hidden and staging paths."""
+    return sorted(
+        p
+        for p in folder.rglob("*.parquet")
+        if p.is_file() and not any(_ignored(Path(d)) for d in p.relative_to(folder).parts)
+    )
+
+
+def _check_glob(path: Path) -> None:
+    if any(c in _GLOB_CHARS for c in str(path)):
+        raise SourceError(
+            f"Cannot read `{path}`: its path contains one of `*`, `?`, `[`, which DuckDB reads "
+            "as a file pattern",
+            hint="Rename the file or folder.",
+        )
+
+
 def _named(name: str, value: exp.Expression) -> exp.EQ:
     """A DuckDB table-function named argument, ``name = value``."""
     return exp.EQ(this=exp.column(name), expression=value)
@@ -66,6 +84,7 @@ class FilesSource(DuckDBSource):
         self._files: dict[str, Path] = {}
         """Table key -> the file or folder it is read from."""
         self._kinds: dict[str, str] = {}
+        """Table key -> ``csv``, ``parquet`` or ``parquet_dir``."""
 
     # -- lifecycle -----------------------------------------------------------------------
     def directory(self) -> Path:
@@ -121,7 +140,7 @@ class FilesSource(DuckDBSource):
             if _ignored(entry):
                 continue
             if entry.is_dir():
-                if not any(p.is_file() and not _ignored(p) for p in entry.rglob("*.parquet")):
+                if not _parts(entry):
                     unreadable.append(entry.name + "/")
                     continue
                 name, kind = entry.name, "parquet_dir"
@@ -132,12 +151,7 @@ class FilesSource(DuckDBSource):
             else:
                 unreadable.append(entry.name)
                 continue
-            if any(c in _GLOB_CHARS for c in str(entry)):
-                raise SourceError(
-                    f"Cannot read `{entry}`: its path contains one of `*`, `?`, `[`, which "
-                    "DuckDB reads as a file pattern",
-                    hint="Rename the file or folder.",
-                )
+            _check_glob(entry)
             if name in found:
                 raise SourceError(
                     f"Two files in `{directory}` would both be table `{name}`: "
@@ -160,7 +174,9 @@ class FilesSource(DuckDBSource):
         elif kind == "parquet":
             reader = exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))])
         else:
-            parts = sorted(p for p in path.rglob("*.parquet") if p.is_file() and not _ignored(p))
+            parts = _parts(path)
+            for part in parts:
+                _check_glob(part)
             hive = any(_HIVE_DIR.match(d) for p in parts for d in p.relative_to(path).parts[:-1])
             reader = exp.Anonymous(
                 this="read_parquet",

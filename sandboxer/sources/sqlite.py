@@ -215,7 +215,7 @@ class SQLiteSource(Source):
                 if any(to is None for _, to in pairs):
                     ref_columns = ref_table.primary_key  # `REFERENCES parent` with no columns
                 else:
-                    ref_columns = tuple(_column_case(ref_table, to) for _, to in pairs)
+                    ref_columns = tuple(_column_case(ref_table, str(to)) for _, to in pairs)
                 table.foreign_keys.append(
                     ForeignKey(
                         table=table.name,
