@@ -65,3 +65,13 @@ def docker_client() -> Iterator[object]:
         engine_missing(f"no Docker engine reachable: {type(e).__name__}")
     yield client
     client.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses an engine fixture carries that engine's marker, so `-m` selects it."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"pg_cluster", "pg_url"}:
+            item.add_marker(pytest.mark.postgres)
+        if "docker_client" in fixtures:
+            item.add_marker(pytest.mark.docker)
