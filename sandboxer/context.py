@@ -132,11 +132,67 @@ class Context:
         report["suggested_root"] = suggest_root(schema)
         return report
 
-    def build(self, dataset_name: str | None = None) -> SnapshotInfo:
+    def scan_pii(
+        self,
+        source_url: str | None = None,
+        dataset_name: str | None = None,
+        *,
+        write_policy: Path | None = None,
+    ) -> dict[str, Any]:
+        """Detect personal data on a sample of every table; optionally write a policy file."""
+        from sandboxer.config.models import Redact
+        from sandboxer.redact.scan import policy_yaml, sample_tables, scan_pii
+        from sandboxer.snapshot.build import load_schema
+
+        dataset: Dataset | None = None
+        if source_url is None or dataset_name is not None:
+            _, dataset = self.dataset(dataset_name)
+        redact = dataset.redact if dataset is not None else Redact()
+        if source_url:
+            source = self.source(source_url)
+        else:
+            assert dataset is not None
+            source = create_source(dataset.source)
+        with source:
+            schema = load_schema(source, dataset) if dataset else source.introspect()
+            samples = sample_tables(
+                source, schema, redact.sample_rows, dataset.seed if dataset else 0
+            )
+        rows = scan_pii(samples, redact.threshold)
+        if write_policy is not None:
+            if write_policy.exists():
+                raise SandboxerError(
+                    f"{write_policy} already exists", hint="Choose another path or remove it first."
+                )
+            write_policy.write_text(policy_yaml(rows, source.display_url), encoding="utf-8")
+        return {
+            "source": source.display_url,
+            "columns": rows,
+            "policy": str(write_policy) if write_policy else None,
+        }
+
+    def build(
+        self, dataset_name: str | None = None, *, throwaway_key: bool = False
+    ) -> SnapshotInfo:
         from sandboxer.snapshot.build import build_snapshot
+        from sandboxer.snapshot.stages import Stage
 
         name, dataset = self.dataset(dataset_name)
-        return build_snapshot(name, dataset, self.store, self.console)
+        stages: list[Stage] = []
+        if dataset.redact.mode.value != "off":
+            from sandboxer.redact.key import load_key
+            from sandboxer.redact.stage import RedactStage
+
+            key = load_key(
+                env=dataset.redact.key_env,
+                file=dataset.redact.key_file,
+                base=self.project_dir,
+                throwaway=throwaway_key,
+            )
+            stages.append(RedactStage(dataset.redact, key, self.project_dir))
+        elif throwaway_key:
+            raise SandboxerError("--throwaway-key needs redaction, and redact.mode is off")
+        return build_snapshot(name, dataset, self.store, self.console, stages=stages)
 
     def list_snapshots(self, dataset: str | None = None) -> list[SnapshotInfo]:
         return self.store.list(dataset)

@@ -15,6 +15,13 @@ from sandboxer.cli.main import cli
 from tests.factories import make_duckdb
 
 
+@pytest.fixture(autouse=True)
+def redaction_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    key = "test-key-0123456789abcdef"
+    monkeypatch.setenv("SANDBOXER_REDACTION_KEY", key)
+    return key
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     make_duckdb(tmp_path / "prod.duckdb")

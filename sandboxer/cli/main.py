@@ -118,13 +118,57 @@ def data() -> None:
     metavar="NAME",
     help="Use this dataset's source, virtual keys and roots.",
 )
+@click.option("--pii", is_flag=True, help="Detect personal data in every column (on a sample).")
+@click.option(
+    "--write-policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --pii: write a redaction policy file for review.",
+)
 @click.pass_context
-def scan(ctx: click.Context, source_url: str | None, dataset_name: str | None) -> None:
+def scan(
+    ctx: click.Context,
+    source_url: str | None,
+    dataset_name: str | None,
+    pii: bool,
+    write_policy: Path | None,
+) -> None:
     """Print the schema graph: tables, row counts, keys, foreign keys, cycles, reachability.
 
     SOURCE is a URL or directory; without it, the configured dataset's source is scanned.
+    With --pii: per column, the detected kind of personal data, confidence, evidence (counts,
+    never values) and the suggested strategy.
     """
     context = _context(ctx)
+    if write_policy is not None and not pii:
+        raise click.UsageError("--write-policy needs --pii")
+    if pii:
+        result = context.scan_pii(source_url, dataset_name, write_policy=write_policy)
+        rows = [
+            [
+                r["table"],
+                r["column"],
+                r["entity"] or "-",
+                r["confidence"] if r["confidence"] is not None else "-",
+                r["source"] or "-",
+                r["suggested"],
+            ]
+            for r in result["columns"]
+            if r["entity"]
+        ]
+        context.console.info(f"Source: {result['source']}")
+        context.console.table(
+            "Personal data found (on a sample)",
+            ["table", "column", "entity", "confidence", "by", "strategy"],
+            rows,
+        )
+        flagged = sum(1 for r in result["columns"] if r["pii"])
+        context.console.info(f"{flagged} of {len(result['columns'])} columns look personal.")
+        if write_policy is not None:
+            context.console.info(
+                f"Wrote {write_policy}: review it, then set redact.policy_file (and mode: strict)."
+            )
+        context.console.result(result)
+        return
     report = context.scan(source_url, dataset_name)
     console = context.console
     console.info(f"Source: {report['source']}")
@@ -158,11 +202,21 @@ def scan(ctx: click.Context, source_url: str | None, dataset_name: str | None) -
 
 @data.command()
 @click.argument("dataset_name", required=False, metavar="[DATASET]")
+@click.option(
+    "--throwaway-key",
+    is_flag=True,
+    help="Redact with a random one-off key (pseudonyms match no other build).",
+)
 @click.pass_context
-def build(ctx: click.Context, dataset_name: str | None) -> None:
-    """Build a snapshot of DATASET (the only configured one by default)."""
+def build(ctx: click.Context, dataset_name: str | None, throwaway_key: bool) -> None:
+    """Build a snapshot of DATASET (the only configured one by default).
+
+    Subsets the source, redacts personal data (redact.mode auto by default, with the key
+    from $SANDBOXER_REDACTION_KEY), writes Parquet, checks integrity and the leak gate, and
+    publishes atomically.
+    """
     context = _context(ctx)
-    info = context.build(dataset_name)
+    info = context.build(dataset_name, throwaway_key=throwaway_key)
     m = info.manifest
     console = context.console
     console.table(

@@ -107,6 +107,62 @@ class Keys(Strict):
     foreign: list[VirtualForeignKey] = Field(default_factory=list)
 
 
+class RedactRule(BaseModel):
+    """How one column is redacted. Strategy parameters sit beside ``strategy`` and are
+    validated by the strategy itself (e.g. ``{strategy: mask, keep_last: 4}``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    strategy: str
+    entity: str | None = None
+    """The kind of data (email, phone, person_name...): picks fakes and keeps pseudonyms
+    consistent across columns holding the same kind."""
+
+
+class RedactMode(StrEnum):
+    auto = "auto"
+    """Redact explicit rules, and every other column detection flags, with its suggestion."""
+    strict = "strict"
+    """Refuse to build while any column lacks an explicit rule (``keep`` counts)."""
+    off = "off"
+    """No redaction: only for sources that hold no personal data."""
+
+
+class Gate(Strict):
+    common_value_rows: Annotated[int, Field(ge=1)] = 10
+    """Original values shared by at least this many rows of their column are not identifying
+    and are ignored by the original-value check (cities, first names)."""
+    min_length: Annotated[int, Field(ge=1)] = 4
+    """Shorter original values are ignored by the original-value check."""
+    allow_values: list[str] = Field(default_factory=list)
+    """Values the original-value check ignores (reviewed by a person)."""
+    allow_findings: list[str] = Field(default_factory=list)
+    """``table.column`` or ``table.column:entity`` findings of the re-scan that were reviewed."""
+    quasi_identifiers: dict[str, list[str]] = Field(default_factory=dict)
+    """Per table, columns that together could re-identify a person (zip, birth date, sex)."""
+    min_k: Annotated[int, Field(ge=2)] | None = None
+    """Refuse to publish when a quasi-identifier group is smaller than this."""
+
+
+class Redact(Strict):
+    mode: RedactMode = RedactMode.auto
+    key_env: str = "SANDBOXER_REDACTION_KEY"
+    """Environment variable holding the secret key (at least 16 characters)."""
+    key_file: str | None = None
+    """Or a file holding it (relative to the config file)."""
+    locale: str = "en_US"
+    policy_file: str | None = None
+    """A reviewed policy written by ``data scan --pii --write-policy`` (same shape as
+    ``columns``); rules in ``columns`` override it."""
+    columns: dict[str, dict[str, str | RedactRule]] = Field(default_factory=dict)
+    """table -> column -> strategy name or rule."""
+    sample_rows: Annotated[int, Field(ge=10)] = 2000
+    """Rows sampled per table for detection."""
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
+    """Detection confidence from which a column is treated as PII."""
+    gate: Gate = Field(default_factory=Gate)
+
+
 class Dataset(Strict):
     source: str
     """postgresql://user:${PGPASSWORD}@host/db, duckdb:///path.db, sqlite:///path.db, or a
@@ -117,6 +173,7 @@ class Dataset(Strict):
     """Only these source schemas (PostgreSQL); default: every non-system schema."""
     keys: Keys = Field(default_factory=Keys)
     subset: Subset = Field(default_factory=Subset)
+    redact: Redact = Field(default_factory=Redact)
 
 
 class Store(Strict):

@@ -65,6 +65,7 @@ def table_meta(table: Table, arrow_schema: Any) -> dict[str, Any]:
                 "nullable": c.nullable,
             }
             for c in table.columns
+            if arrow_schema is None or c.name in types
         ]
         + [
             {"name": n, "type": t, "source_type": None, "nullable": True}
@@ -119,7 +120,7 @@ def build_snapshot(
                 )
             console.step(f"Planning the subset of {len(schema.tables)} tables")
             plan = Planner(source, schema, dataset, console).plan()
-            ctx = BuildContext(dataset_name, dataset, schema, plan, console)
+            ctx = BuildContext(dataset_name, dataset, schema, plan, console, source)
             for stage in stages:
                 stage.start(ctx)
             with store.staging(dataset_name) as staged:
@@ -162,6 +163,8 @@ def build_snapshot(
                         console.detail(f"{key}: {written['rows']} rows")
                 except OSError as e:
                     raise store_error(store, e, dataset_name) from e
+                for stage in stages:
+                    stage.check_output(files)
                 console.step("Checking integrity (primary keys, foreign keys)")
                 checks = integrity.check(files, tables)
                 excluded = sorted(

@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 from sandboxer.sources.schema import Schema, Table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pyarrow as pa
 
     from sandboxer.config.models import Dataset
     from sandboxer.console import Console
+    from sandboxer.sources.base import Source
     from sandboxer.subset.planner import SubsetPlan
 
 
@@ -29,6 +32,7 @@ class BuildContext:
     schema: Schema
     plan: SubsetPlan
     console: Console
+    source: Source
 
 
 class Stage:
@@ -43,6 +47,10 @@ class Stage:
         """Transform one table's batches. Must yield at least one batch (possibly empty) so
         the schema reaches the writer."""
         return batches
+
+    def check_output(self, files: dict[str, Path]) -> None:
+        """Called after every table is written and before publishing; raise a
+        SandboxerError to refuse publication (e.g. the redaction leak gate)."""
 
     def report(self) -> dict[str, Any] | None:
         """What the manifest records about this stage (counts, never values)."""

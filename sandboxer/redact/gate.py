@@ -1,0 +1,231 @@
+"""The leak gate: runs on the written files of every redacted build, before publishing.
+
+1. No original value of a redacted column appears anywhere in the output: exactly, in any
+   kept column; as a substring, in kept text; or unchanged in its own redacted column.
+   Nulls, empty strings, short values, values common in their column (not identifying) and an
+   allowlist are ignored.
+2. The detectors run again over every kept column (on a sample) and over the full text of
+   scrubbed columns: no finding above the threshold unless it is allowlisted.
+3. k-anonymity over declared quasi-identifiers is reported, and enforced with ``min_k``.
+
+Reports hold tables, columns and counts; never values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandboxer.errors import SandboxerError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from sandboxer.redact.stage import RedactStage
+
+SUBSTRING_MIN = 6
+"""Originals shorter than this are matched only as whole values, not inside text."""
+
+
+class LeakError(SandboxerError):
+    """The leak gate found personal data in the output: the snapshot is not published."""
+
+
+def _originals(stage: RedactStage) -> tuple[pl.Series, dict[tuple[str, str], pl.Series]]:
+    import polars as pl
+
+    cfg = stage.cfg.gate
+    allow = pl.Series(cfg.allow_values, dtype=pl.String)
+    per_column: dict[tuple[str, str], pl.Series] = {}
+    for key, parts in stage.originals.items():
+        values = pl.concat(parts).drop_nulls()
+        values = values.filter(values.str.len_chars() >= cfg.min_length)
+        counts = values.value_counts(name="n")
+        rare = counts.filter(pl.col("n") < cfg.common_value_rows).get_column(values.name)
+        per_column[key] = rare.filter(~rare.is_in(allow)).rename("v")
+    if per_column:
+        everything = pl.concat(list(per_column.values())).unique()
+    else:
+        everything = pl.Series("v", [], dtype=pl.String)
+    return everything, per_column
+
+
+def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
+    import polars as pl
+
+    from sandboxer.redact.detect import detect_column, find_spans
+    from sandboxer.redact.stage import _as_text
+
+    assert stage.policy is not None
+    cfg = stage.cfg.gate
+    originals, per_column = _originals(stage)
+    long_originals = originals.filter(originals.str.len_chars() >= SUBSTRING_MIN)
+    redacted = {k for k, r in stage.policy.rules.items() if r.redacts}
+    scrubbed = {k for k, r in stage.policy.rules.items() if r.strategy in ("scrub_text", "json")}
+    allowed = set(cfg.allow_findings)
+    leaks: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    checked = 0
+
+    for table, path in sorted(files.items()):
+        frame = pl.read_parquet(path)
+        for column in frame.columns:
+            key = (table, column)
+            text = _as_text(frame[column])
+            checked += 1
+            if key in redacted and key not in scrubbed:
+                # A pseudonym equal to its own (identifying) original is a leak.
+                before = pl.concat(stage.originals[key]) if stage.originals.get(key) else None
+                ids = per_column.get(key)
+                if before is not None and ids is not None and len(before) == len(text):
+                    same = ((text == before) & before.is_in(ids)).fill_null(False).sum()
+                    if same:
+                        leaks.append(
+                            {
+                                "table": table,
+                                "column": column,
+                                "check": "unchanged",
+                                "rows": int(same),
+                            }
+                        )
+                continue
+            if len(originals):
+                exact = int(text.is_in(originals).sum())
+                if exact:
+                    leaks.append(
+                        {
+                            "table": table,
+                            "column": column,
+                            "check": "exact",
+                            "rows": exact,
+                            "from": _sources(text, per_column, substring=False),
+                        }
+                    )
+            if text.dtype == pl.String and len(long_originals) and frame[column].dtype == pl.String:
+                inside = int(text.str.contains_any(long_originals.to_list()).fill_null(False).sum())
+                if inside:
+                    leaks.append(
+                        {
+                            "table": table,
+                            "column": column,
+                            "check": "substring",
+                            "rows": inside,
+                            "from": _sources(text, per_column, substring=True),
+                        }
+                    )
+            if frame[column].dtype != pl.String:
+                continue
+            if key in scrubbed:
+                spans = find_spans(text)
+                counts = {c: int((spans[c] > 0).sum()) for c in spans.columns}
+                for entity, rows in sorted(counts.items()):
+                    if rows and not _allowed(allowed, table, column, entity):
+                        findings.append(
+                            {
+                                "table": table,
+                                "column": column,
+                                "entity": entity,
+                                "rows": rows,
+                                "check": "spans after scrub",
+                            }
+                        )
+                continue
+            sample = text.head(stage.cfg.sample_rows)
+            for f in detect_column(column, sample, threshold=stage.cfg.threshold):
+                if f.confidence >= stage.cfg.threshold and not _allowed(
+                    allowed, table, column, f.entity.value
+                ):
+                    findings.append(
+                        {
+                            "table": table,
+                            "column": column,
+                            "entity": f.entity.value,
+                            "confidence": round(f.confidence, 3),
+                            "check": f"re-detection ({f.source})",
+                        }
+                    )
+                    break
+
+    k_report = _k_anonymity(files, stage.quasi_identifiers, cfg.min_k)
+    report = {
+        "ok": not leaks and not findings and k_report["ok"],
+        "columns_checked": checked,
+        "originals_checked": len(originals),
+        "leaks": leaks,
+        "findings": findings,
+        "k_anonymity": k_report,
+    }
+    if not report["ok"]:
+        problems = [
+            f"{x['table']}.{x['column']}: {x['rows']} row(s) hold original values ({x['check']})"
+            for x in leaks
+        ]
+        problems += [
+            f"{x['table']}.{x['column']}: {x['entity']} found ({x['check']})" for x in findings
+        ]
+        problems += [
+            f"{g['table']}: {g['rows_below_k']} row(s) in groups smaller than "
+            f"k={cfg.min_k} over ({', '.join(g['columns'])})"
+            for g in k_report["tables"]
+            if g.get("violates")
+        ]
+        raise LeakError(
+            "The leak gate refused to publish the snapshot: "
+            + "; ".join(problems[:8])
+            + (f"; and {len(problems) - 8} more" if len(problems) > 8 else ""),
+            hint="Add rules for these columns under redact.columns (or a reviewed allowlist "
+            "under redact.gate), then build again. Nothing was published.",
+        )
+    return report
+
+
+def _allowed(allowed: set[str], table: str, column: str, entity: str) -> bool:
+    return f"{table}.{column}" in allowed or f"{table}.{column}:{entity}" in allowed
+
+
+def _sources(
+    text: pl.Series, per_column: dict[tuple[str, str], pl.Series], *, substring: bool
+) -> list[str]:
+    """Which redacted columns the leaked values came from (names only)."""
+    found = []
+    for (table, column), values in sorted(per_column.items()):
+        if not len(values):
+            continue
+        if substring:
+            values = values.filter(values.str.len_chars() >= SUBSTRING_MIN)
+            hit = len(values) and bool(
+                text.str.contains_any(values.to_list()).fill_null(False).any()
+            )
+        else:
+            hit = bool(text.is_in(values).any())
+        if hit:
+            found.append(f"{table}.{column}")
+    return found
+
+
+def _k_anonymity(
+    files: dict[str, Path], quasi: dict[str, list[str]], min_k: int | None
+) -> dict[str, Any]:
+    import polars as pl
+
+    tables = []
+    ok = True
+    for table, columns in sorted(quasi.items()):
+        if table not in files:
+            continue
+        frame = pl.read_parquet(files[table], columns=columns)
+        groups = frame.group_by(columns).len()
+        k = int(groups["len"].min() or 0) if groups.height else 0
+        entry: dict[str, Any] = {
+            "table": table,
+            "columns": columns,
+            "k": k,
+            "groups": groups.height,
+        }
+        if min_k is not None:
+            small = groups.filter(pl.col("len") < min_k)
+            entry["rows_below_k"] = int(small["len"].sum())
+            entry["violates"] = small.height > 0
+            ok = ok and not entry["violates"]
+        tables.append(entry)
+    return {"ok": ok, "min_k": min_k, "tables": tables}

@@ -1,0 +1,191 @@
+"""Redaction as a build stage: after subsetting, before writing; the leak gate after writing."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandboxer.config.models import Redact
+from sandboxer.redact.key import RedactionKey
+from sandboxer.redact.policy import Policy, resolve
+from sandboxer.snapshot.stages import BuildContext, Stage
+from sandboxer.sources.schema import Schema, Table
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+
+class RedactStage(Stage):
+    """Applies the policy to every table's batches and remembers what the leak gate needs:
+    the original values of redacted columns (in memory only, never written)."""
+
+    name = "redaction"
+
+    def __init__(self, cfg: Redact, key: RedactionKey, base: Path) -> None:
+        self.cfg = cfg
+        self.key = key
+        self.base = base
+        self.policy: Policy | None = None
+        self.stats: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.originals: dict[tuple[str, str], list[pl.Series]] = defaultdict(list)
+        self.outputs: dict[tuple[str, str], list[pl.Series]] = defaultdict(list)
+        self.seconds = 0.0
+        self.values = 0
+        self.gate_report: dict[str, Any] | None = None
+        self.quasi_identifiers: dict[str, list[str]] = {}
+
+    def start(self, ctx: BuildContext) -> None:
+        from sandboxer.redact.scan import sample_tables
+
+        started = time.perf_counter()
+
+        samples: dict[str, pl.DataFrame] = {}
+        included = Schema({k: t for k, t in ctx.schema.tables.items() if k in ctx.plan.tables})
+        if self.cfg.mode.value == "auto":
+            ctx.console.step("Detecting personal data on a sample of each table")
+            counts = {k: tp.source_rows for k, tp in ctx.plan.tables.items()}
+            samples = sample_tables(ctx.source, included, self.cfg.sample_rows,
+                                    ctx.dataset.seed, counts)
+        self._check_gate_names(included)
+        self.policy = resolve(self.cfg, included, samples, base=self.base)
+        redacted = sum(1 for r in self.policy.rules.values() if r.redacts)
+        ctx.console.detail(f"redaction policy: {redacted} column(s) redacted")
+        self.seconds += time.perf_counter() - started
+
+    def _check_gate_names(self, schema: Schema) -> None:
+        from sandboxer.subset.graph import check_columns
+
+        quasi = {}
+        for name, columns in self.cfg.gate.quasi_identifiers.items():
+            table = schema.table(name)
+            check_columns(table, columns, "redact.gate.quasi_identifiers")
+            quasi[table.key] = columns
+        self.quasi_identifiers = quasi
+
+    def process(self, table: Table, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        assert self.policy is not None
+        rules = self.policy.for_table(table.key)
+        if not rules:
+            yield from batches
+            return
+        for batch in batches:
+            started = time.perf_counter()
+            out = self._redact(table, batch, rules)
+            self.seconds += time.perf_counter() - started
+            yield out
+
+    def _redact(self, table: Table, batch: pa.RecordBatch, rules: list[Any]) -> pa.RecordBatch:
+        import polars as pl
+
+        from sandboxer.redact.strategies import RedactionContext, apply
+
+        frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
+        # Originals of this batch's redacted columns: scrubbed out of its free text too.
+        literals = tuple(
+            sorted(
+                {
+                    v
+                    for r in rules
+                    if r.strategy not in ("scrub_text", "json", "keep")
+                    for v in _texts(frame[r.column])
+                    if len(v) >= self.cfg.gate.min_length
+                }
+            )
+        )
+        replaced: dict[str, pl.Series] = {}
+        dropped: list[str] = []
+        for rule in rules:
+            original = frame[rule.column]
+            ctx = RedactionContext(
+                key=self.key.secret,
+                entity=rule.entity,
+                unique=rule.unique,
+                locale=self.cfg.locale,
+                table=table.key,
+                column=rule.column,
+                extra_literals=literals if rule.strategy in ("scrub_text", "json") else (),
+            )
+            params = dict(rule.params)
+            if rule.strategy == "date_shift" and "by" in params:
+                params["by"] = frame[params["by"]]
+            stat = self.stats[table.key].setdefault(
+                rule.column, {**rule.describe(), "rows": 0, "changed": 0, "nulls_in": 0}
+            )
+            stat["rows"] += frame.height
+            stat["nulls_in"] += original.null_count()
+            self.values += frame.height
+            if rule.strategy == "drop":
+                dropped.append(rule.column)
+                stat["changed"] += frame.height
+                self.originals[(table.key, rule.column)].append(_as_text(original))
+                continue
+            new = apply(rule.strategy, original, ctx, params)
+            stat["changed"] += _changed(original, new)
+            replaced[rule.column] = new.alias(rule.column)
+            if rule.strategy not in ("keep",):
+                self.originals[(table.key, rule.column)].append(_as_text(original))
+                self.outputs[(table.key, rule.column)].append(_as_text(new))
+        if replaced:
+            frame = frame.with_columns(list(replaced.values()))
+        if dropped:
+            frame = frame.drop(dropped)
+        result = frame.to_arrow()
+        if result.num_rows == 0:
+            import pyarrow as pa
+
+            return pa.RecordBatch.from_pylist([], schema=result.schema)
+        return result.combine_chunks().to_batches()[0]
+
+    def check_output(self, files: dict[str, Path]) -> None:
+        from sandboxer.redact.gate import run_gate
+
+        assert self.policy is not None
+        started = time.perf_counter()
+        self.gate_report = run_gate(self, files)
+        self.seconds += time.perf_counter() - started
+
+    def report(self) -> dict[str, Any]:
+        assert self.policy is not None
+        return {
+            "mode": self.cfg.mode.value,
+            "key_fingerprint": self.key.fingerprint,
+            "key_origin": "throwaway"
+            if self.key.origin == "throwaway"
+            else self.key.origin.split(":", 1)[0],
+            "columns": {t: dict(sorted(c.items())) for t, c in sorted(self.stats.items())},
+            "kept_detected": sorted(
+                f"{r.table}.{r.column}" for r in self.policy.rules.values() if not r.redacts
+            ),
+            "values": self.values,
+            "seconds": round(self.seconds, 3),
+            "gate": self.gate_report,
+        }
+
+
+def _as_text(series: pl.Series) -> pl.Series:
+    import polars as pl
+
+    if series.dtype == pl.String:
+        return series
+    try:
+        return series.cast(pl.String)
+    except Exception:  # nested types: compare their JSON text
+        return series.map_batches(lambda s: s.cast(pl.String, strict=False))  # type: ignore[arg-type]
+
+
+def _texts(series: pl.Series) -> list[str]:
+    """Distinct non-null text forms of a column (one batch): for Aho-Corasick scrubbing."""
+    return _as_text(series).drop_nulls().unique().to_list()
+
+
+def _changed(before: pl.Series, after: pl.Series) -> int:
+    """Rows whose value changed (null -> null counts as unchanged)."""
+    a, b = _as_text(before), _as_text(after)
+    if len(a) != len(b):
+        return len(a)
+    same = (a == b).fill_null(False) | (a.is_null() & b.is_null())
+    return int(len(a) - same.sum())
