@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,12 +119,16 @@ def build_snapshot(
                     f"The source {source.display_url} has no tables",
                     hint="Check the URL (and `schemas:` for PostgreSQL).",
                 )
-            console.step(f"Planning the subset of {len(schema.tables)} tables")
-            plan = Planner(source, schema, dataset, console).plan()
-            ctx = BuildContext(dataset_name, dataset, schema, plan, console, source)
-            for stage in stages:
-                stage.start(ctx)
             with store.staging(dataset_name) as staged:
+                console.step(f"Planning the subset of {len(schema.tables)} tables")
+                spill = staged / "spill"
+                try:
+                    plan = Planner(source, schema, dataset, spill, console).plan()
+                except OSError as e:
+                    raise store_error(store, e, dataset_name) from e
+                ctx = BuildContext(dataset_name, dataset, schema, plan, console, source)
+                for stage in stages:
+                    stage.start(ctx)
                 (staged / "data").mkdir()
                 tables: dict[str, dict[str, Any]] = {}
                 files: dict[str, Path] = {}
@@ -163,6 +168,7 @@ def build_snapshot(
                         console.detail(f"{key}: {written['rows']} rows")
                 except OSError as e:
                     raise store_error(store, e, dataset_name) from e
+                shutil.rmtree(spill, ignore_errors=True)
                 for stage in stages:
                     stage.check_output(files)
                 console.step("Checking integrity (primary keys, foreign keys)")

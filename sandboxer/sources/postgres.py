@@ -213,6 +213,10 @@ class PostgresSource(Source):
                 # now, so that "between open() and close()" means what it says.
                 cur.execute("SELECT 1")
                 cur.fetchall()
+                # Key sets of a large subset sort and hash in memory rather than on disk;
+                # set_config(..., true) lasts only for this transaction.
+                cur.execute("SELECT set_config('work_mem', '64MB', true)")
+                cur.fetchall()
         except Exception as e:
             conn.close()
             raise self._query_error(e, "starting the read snapshot") from None
@@ -483,34 +487,49 @@ class PostgresSource(Source):
         params: dict[str, pa.Array] = {}
         unnest_args: list[exp.Expression] = []
         key_items: list[exp.Expression] = []
+        single: exp.Expression | None = None
         for i, (name, values) in enumerate(zip(match_columns, keys.columns, strict=True)):
             column = self._column(table, name)
             array, pg_type, needs_cast = _bind_array(values, column)
-            params[f"p{i}"] = pa.array([array], type=pa.list_(array.type))
+            # One list value holding every key: built from offsets, no per-value conversion.
+            params[f"p{i}"] = pa.ListArray.from_arrays(pa.array([0, len(array)], pa.int32()), array)
             placeholder = exp.Parameter(this=exp.Literal.number(i + 1))
-            unnest_args.append(
-                exp.cast(placeholder, exp.DataType.build(f"{pg_type}[]", dialect="postgres"))
+            bound = exp.Cast(
+                this=placeholder, to=exp.DataType.build(f"{pg_type}[]", dialect="postgres")
             )
+            unnest_args.append(bound)
             item: exp.Expression = col(f"k{i}", "k")
             if needs_cast:
                 item = exp.cast(item, _cast_target(column, table))
+                target_type = _cast_target(column, table).sql(dialect="postgres")
+                bound = exp.Cast(
+                    this=bound,
+                    to=exp.DataType.build(f"{target_type}[]", dialect="postgres", udt=True),
+                )
             key_items.append(item)
-        source = exp.Unnest(
-            expressions=unnest_args,
-            alias=exp.TableAlias(
-                this=ident("k"), columns=[ident(f"k{i}") for i in range(len(match_columns))]
-            ),
-        )
-        keys_query = exp.select(*key_items).from_(source)
-        target: exp.Expression = (
-            col(match_columns[0])
-            if len(match_columns) == 1
-            else exp.Tuple(expressions=[col(c) for c in match_columns])
-        )
+            single = bound
+        if len(match_columns) == 1 and single is not None:
+            # `col = ANY($1)` plans as a hashed filter; `IN (SELECT unnest(...))` as a join
+            # with a poor row estimate: about 2x faster on large key sets.
+            condition: exp.Expression = exp.EQ(
+                this=col(match_columns[0]), expression=exp.Any(this=exp.Paren(this=single))
+            )
+        else:
+            source = exp.Unnest(
+                expressions=unnest_args,
+                alias=exp.TableAlias(
+                    this=ident("k"), columns=[ident(f"k{i}") for i in range(len(match_columns))]
+                ),
+            )
+            keys_query = exp.select(*key_items).from_(source)
+            condition = exp.In(
+                this=exp.Tuple(expressions=[col(c) for c in match_columns]),
+                query=keys_query.subquery(),
+            )
         query = (
             exp.select(*self._output_columns(table, columns))
             .from_(table_ref(table.name))
-            .where(exp.In(this=target, query=keys_query.subquery()))
+            .where(condition)
         )
         if order_by:
             # Qualified, so ORDER BY means the stored column even when the output is its text.

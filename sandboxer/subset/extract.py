@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from sqlglot import exp
+
 from sandboxer.sources.base import Source
 from sandboxer.sources.schema import ForeignKey
+from sandboxer.sources.sql import col
 from sandboxer.subset.planner import SubsetPlan, TablePlan
 
 if TYPE_CHECKING:
@@ -17,35 +20,47 @@ if TYPE_CHECKING:
 def extract(source: Source, plan: SubsetPlan, key: str) -> Iterator[pa.RecordBatch]:
     """The table's selected rows, ordered by row identity, in batches.
 
-    Always yields at least one batch (zero rows for an empty selection) so later stages and the
-    writer see the schema. Nullable FKs configured to be nulled are nulled here, vectorised.
+    Rows come from the planner's spilled chunks (the source is not read again), sorted by
+    DuckDB, which spills to disk rather than holding a large table in memory. Always yields at
+    least one batch (zero rows for an empty selection) so later stages and the writer see the
+    schema. Nullable FKs configured to be nulled are nulled here, vectorised.
     """
+    import duckdb
+    import pyarrow.parquet as pq
+
     tp = plan.tables[key]
     table = tp.table
-    identity = list(table.row_identity)
     nulls = [fk for fk in plan.null_fks if fk.table.key == key]
     parent_keys = {fk: _parent_keys(plan, fk) for fk in nulls}
     if tp.rows == 0:
         empty = source.select(table, table.column_names, limit=0)
-        yield from empty.to_batches() or [_empty_batch(empty.schema)]
-        return
-    if tp.key_columns == table.column_names:
-        # The key frame already holds whole rows (narrow tables): no second read.
-        batches: Iterator[pa.RecordBatch] = iter(
-            tp.frame().sort(identity, nulls_last=True).to_arrow().to_batches(max_chunksize=65536)
-        )
-    else:
-        keys = tp.frame().select(identity).sort(identity).to_arrow()
-        batches = source.fetch_matching(
-            table, table.column_names, identity, keys, order_by=identity
-        )
-    first = True
-    for batch in batches:
-        first = False
-        yield _null_orphans(batch, nulls, parent_keys) if nulls else batch
-    if first:
-        empty = source.select(table, table.column_names, limit=0)
         yield _empty_batch(empty.schema)
+        return
+    schema = pq.read_schema(tp.spill[0])
+    files = exp.Array(expressions=[exp.Literal.string(str(p)) for p in tp.spill])
+    query = (
+        exp.select(exp.Star())
+        .from_(
+            exp.func(
+                "read_parquet",
+                files,
+                exp.EQ(this=exp.column("union_by_name"), expression=exp.true()),
+            )
+        )
+        .order_by(*(col(c) for c in table.row_identity))
+    )
+    con = duckdb.connect(":memory:")
+    try:
+        reader = con.sql(query.sql("duckdb")).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            if batch.schema != schema:
+                batch = batch.cast(schema)
+            yield _null_orphans(batch, nulls, parent_keys) if nulls else batch
+    finally:
+        con.close()
+
+
+BATCH_ROWS = 65_536
 
 
 def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:

@@ -1,8 +1,9 @@
 """The FK closure: which rows of which tables make a referentially complete subset.
 
-The planner works on *key frames*: per table, only the columns that identify a row or take
-part in a foreign key (``key_columns``), held as polars DataFrames. Whole rows are read once,
-at extraction, by ``Source.fetch_matching`` on the row identity.
+Every row is read from the source once. The planner keeps only *key frames* in memory (per
+table, the columns that identify a row or take part in a foreign key: ``key_columns``) and
+spills the whole rows it fetched to Parquet chunks in the build's staging directory, from which
+extraction streams them, sorted by row identity, to the later stages.
 
 Closure rules:
 - Roots select rows by where/percent/limit; ``all`` tables are copied whole.
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.config.models import Dataset, MissingParent, TableMode
@@ -33,6 +36,7 @@ from sandboxer.subset.graph import check_columns
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
 
 
 def key_columns(schema: Schema, table: Table) -> list[str]:
@@ -58,6 +62,8 @@ class TablePlan:
     mode: TableMode
     key_columns: list[str]
     chunks: list[pl.DataFrame] = field(default_factory=list)
+    spill: list[Path] = field(default_factory=list)
+    """Parquet chunks holding the whole selected rows (same rows as ``chunks``)."""
     reasons: Counter[str] = field(default_factory=Counter)
     capped: int = 0
     """Rows left out by fan-out caps and budgets."""
@@ -111,15 +117,22 @@ class Planner:
     """Computes a SubsetPlan for one dataset against an open source."""
 
     def __init__(
-        self, source: Source, schema: Schema, dataset: Dataset, console: Console | None = None
+        self,
+        source: Source,
+        schema: Schema,
+        dataset: Dataset,
+        spill_dir: Path,
+        console: Console | None = None,
     ) -> None:
         self.source = source
+        self.spill_dir = spill_dir
         self.schema = schema
         self.dataset = dataset
         self.console = console or NoopConsole()
         self.modes = self._resolve_modes()
         self.rules = self._resolve_relations()
         self.fetches = 0
+        self._spilled: list[Path] = []
 
     # -- configuration -------------------------------------------------------------------
     def _resolve_modes(self) -> dict[str, TableMode]:
@@ -187,6 +200,7 @@ class Planner:
         import polars as pl
 
         started = time.perf_counter()
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
         included = {k for k, m in self.modes.items() if m is not TableMode.exclude}
         plans = {
             key: TablePlan(
@@ -201,13 +215,13 @@ class Planner:
         for tp in plans.values():
             tp.source_rows = self.source.count_rows(tp.table)
 
-        # pending[(table, downward)] = frames of newly added rows to expand
+        # pending[(table, downward)] = key frames of newly added rows to expand
         pending: dict[tuple[str, bool], list[pl.DataFrame]] = defaultdict(list)
         for key, tp in plans.items():
             if tp.mode is TableMode.all:
-                rows = self.source.select(tp.table, tp.key_columns)
+                rows = self.source.select(tp.table, tp.table.column_names)
                 self.fetches += 1
-                added = self._add(tp, pl.from_arrow(rows), "all")  # type: ignore[arg-type]
+                added = self._add(tp, rows, "all")
                 if added.height:
                     pending[(key, False)].append(added)
         for i, root in enumerate(self.dataset.subset.roots):
@@ -248,8 +262,6 @@ class Planner:
         return result
 
     def _select_root(self, index: int, tp: TablePlan) -> pl.DataFrame:
-        import polars as pl
-
         root = self.dataset.subset.roots[index]
         where = None
         if root.where:
@@ -264,11 +276,15 @@ class Planner:
             limit = budget if limit is None else min(limit, budget)
             order = list(tp.table.row_identity)
         rows = self.source.select(
-            tp.table, tp.key_columns, where=where, sample=sample, limit=limit, order_by=order
+            tp.table,
+            tp.table.column_names,
+            where=where,
+            sample=sample,
+            limit=limit,
+            order_by=order,
         )
         self.fetches += 1
-        frame: pl.DataFrame = pl.from_arrow(rows)  # type: ignore[assignment]
-        if frame.height == 0:
+        if rows.num_rows == 0:
             if tp.source_rows == 0:
                 self.console.warn(f"root table `{tp.table.key}` is empty in the source")
             else:
@@ -286,7 +302,7 @@ class Planner:
                     f"({', '.join(parts) or 'no filter'}; the table has {tp.source_rows} rows)",
                     hint="Loosen the where clause or raise percent.",
                 )
-        return self._add(tp, frame, "root")
+        return self._add(tp, rows, "root")
 
     def _budget_left(self, tp: TablePlan) -> int | None:
         budgets = {self.schema.table(k).key: v for k, v in self.dataset.subset.budgets.items()}
@@ -294,40 +310,57 @@ class Planner:
             return None
         return max(budgets[tp.table.key] - tp.rows, 0)
 
-    def _add(self, tp: TablePlan, frame: pl.DataFrame, reason: str) -> pl.DataFrame:
-        """Add rows not yet selected; return the newly added ones."""
+    def _key_frame(self, tp: TablePlan, rows: pa.Table) -> pl.DataFrame:
+        """The key columns of ``rows`` with their row positions, minus rows already selected."""
+        import polars as pl
+
         identity = list(tp.table.row_identity)
-        frame = frame.unique(subset=identity, maintain_order=True)
-        if tp.chunks and frame.height:
-            existing = tp.frame().select(identity)
-            frame = frame.join(existing, on=identity, how="anti", nulls_equal=True)
-        if frame.height:
-            if tp.chunks:
-                frame = frame.cast(dict(tp.frame().schema), strict=False)  # type: ignore[arg-type]
-            tp.chunks.append(frame)
-            tp.reasons[reason] += frame.height
+        keys: pl.DataFrame = pl.from_arrow(rows.select(tp.key_columns))  # type: ignore[assignment]
+        keys = keys.with_row_index(_ROW)
+        keys = keys.unique(subset=identity, keep="first", maintain_order=True)
+        if tp.chunks and keys.height:
+            have = tp.frame().select(identity)
+            keys = keys.cast(dict(have.schema), strict=False)  # type: ignore[arg-type]
+            keys = keys.join(have, on=identity, how="anti", nulls_equal=True)
+        return keys
+
+    def _add(
+        self,
+        tp: TablePlan,
+        rows: pa.Table | pa.RecordBatch,
+        reason: str,
+        keys: pl.DataFrame | None = None,
+    ) -> pl.DataFrame:
+        """Select the rows not selected yet: spill them whole, keep their key frame; return
+        the key frame of the newly added rows."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if isinstance(rows, pa.RecordBatch):
+            rows = pa.Table.from_batches([rows])
+        if keys is None:
+            keys = self._key_frame(tp, rows)
+        if keys.height == 0:
+            return keys.drop(_ROW)
+        if keys.height < rows.num_rows or not keys[_ROW].is_sorted():
+            rows = rows.take(keys[_ROW].to_arrow())
+        frame = keys.drop(_ROW)
+        path = self.spill_dir / f"{len(self._spilled):06d}.parquet"
+        self._spilled.append(path)
+        pq.write_table(rows, path, compression="lz4")
+        tp.spill.append(path)
+        tp.chunks.append(frame)
+        tp.reasons[reason] += frame.height
         return frame
 
     def _fetch(
-        self, tp: TablePlan, match: tuple[str, ...], keys: pl.DataFrame, order: bool = False
-    ) -> pl.DataFrame:
-        import polars as pl
-
+        self, tp: TablePlan, match: tuple[str, ...], keys: pl.DataFrame
+    ) -> Iterable[pa.RecordBatch]:
+        """Whole rows of ``tp`` matching ``keys``, streamed (no order: sorted at extraction)."""
         self.fetches += 1
-        batches = list(
-            self.source.fetch_matching(
-                tp.table,
-                tp.key_columns,
-                list(match),
-                keys.to_arrow(),
-                order_by=list(tp.table.row_identity) if order else None,
-            )
+        return self.source.fetch_matching(
+            tp.table, tp.table.column_names, list(match), keys.to_arrow()
         )
-        if not batches:
-            return pl.DataFrame()
-        import pyarrow as pa
-
-        return pl.from_arrow(pa.Table.from_batches(batches))  # type: ignore[return-value]
 
     def _expand(
         self,
@@ -337,6 +370,7 @@ class Planner:
         pending: dict[tuple[str, bool], list[pl.DataFrame]],
     ) -> None:
         import polars as pl
+        import pyarrow as pa
 
         # Parents: always (integrity), except nullable FKs configured to be nulled.
         for fk in tp.table.foreign_keys:
@@ -353,17 +387,18 @@ class Planner:
                 values = values.join(have, on=list(fk.ref_columns), how="anti")
             if values.height == 0:
                 continue
-            rows = self._fetch(parent, fk.ref_columns, values)
-            if rows.height < values.height:
+            found = 0
+            for batch in self._fetch(parent, fk.ref_columns, values):
+                found += batch.num_rows
+                added = self._add(parent, batch, "parent")
+                if added.height:
+                    pending[(parent.table.key, False)].append(added)
+            if found < values.height:
                 # The source holds dangling references (typical of virtual keys); the
                 # integrity check after writing names the FK and the count.
                 self.console.warn(
-                    f"{values.height - rows.height} value(s) of {fk} have no parent row "
-                    "in the source"
+                    f"{values.height - found} value(s) of {fk} have no parent row in the source"
                 )
-            added = self._add(parent, rows, "parent")
-            if added.height:
-                pending[(parent.table.key, False)].append(added)
 
         if not downward:
             return
@@ -379,25 +414,30 @@ class Planner:
             budget = self._budget_left(child)
             if budget == 0:
                 continue
-            capped = rule.max_children is not None or budget is not None
-            rows = self._fetch(child, fk.columns, keys, order=capped)
-            if rows.height == 0:
+            batches = self._fetch(child, fk.columns, keys)
+            if rule.max_children is None and budget is None:
+                for batch in batches:
+                    added = self._add(child, batch, "child")
+                    if added.height:
+                        pending[(child.table.key, True)].append(added)
                 continue
-            if child.chunks:
-                rows = rows.join(
-                    child.frame().select(list(child.table.row_identity)),
-                    on=list(child.table.row_identity),
-                    how="anti",
-                    nulls_equal=True,
-                )
-            before = rows.height
+            # Capped: the lowest row identities per parent, then within the budget.
+            parts = [b for b in batches if b.num_rows]
+            if not parts:
+                continue
+            rows = pa.Table.from_batches(parts)
+            frame = self._key_frame(child, rows).sort(list(child.table.row_identity))
+            before = frame.height
             if rule.max_children is not None:
-                rows = rows.filter(
+                frame = frame.filter(
                     pl.int_range(pl.len()).over(list(fk.columns)) < rule.max_children
                 )
             if budget is not None:
-                rows = rows.head(budget)
-            child.capped += before - rows.height
-            added = self._add(child, rows, "child")
+                frame = frame.head(budget)
+            child.capped += before - frame.height
+            added = self._add(child, rows, "child", keys=frame)
             if added.height:
                 pending[(child.table.key, True)].append(added)
+
+
+_ROW = "__sandboxer_row"
