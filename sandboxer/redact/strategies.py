@@ -1,0 +1,793 @@
+"""Redaction strategies: one class per strategy, one registry, one ``apply`` entry point.
+
+Every strategy works on a whole column at once (polars, DuckDB or numpy over Arrow buffers); none
+calls Python per value. Pseudonyms are keyed and consistent: same key + entity + value -> same
+output in every table, run and process (see ``keyed.py`` for the construction, ``fpe.py`` for the
+bijections used where outputs must stay unique).
+
+Contract with the build stage:
+
+- ``drop`` is carried out by the stage (it removes the column); ``apply("drop", ...)`` raises.
+- ``unique`` must be the same on both sides of a join. It never changes `hash` or `format`
+  (bijective or 64-bit), and it adds a 48-bit keyed suffix to vocabulary fakes (names, cities,
+  companies, streets). Emails and usernames always carry that suffix, so they join whatever the
+  flag says. With ``unique`` every strategy checks that distinct outputs == distinct inputs.
+- ``date_shift`` takes ``by`` as the values of the grouping column (a Series of the same length).
+- Nulls stay null; empty strings stay empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sandboxer.errors import ConfigError, SandboxerError, did_you_mean
+from sandboxer.redact.entities import Entity
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+@dataclass(frozen=True)
+class RedactionContext:
+    """Everything a strategy needs besides the column and its parameters."""
+
+    key: bytes
+    """The secret (>= 16 bytes). Never logged, never written anywhere."""
+    entity: Entity | None
+    unique: bool = False
+    """The column is (part of) a primary/unique key, or joins one: the mapping must be 1:1."""
+    locale: str = "en_US"
+    table: str = ""
+    column: str = ""
+    extra_literals: tuple[str, ...] = ()
+    """Originals of the table's other redacted columns, scrubbed out of free text too."""
+
+    def __post_init__(self) -> None:
+        from sandboxer.redact.keyed import check_key
+
+        check_key(self.key)
+
+    @property
+    def where(self) -> str:
+        return f"`{self.table}.{self.column}`" if self.table else f"`{self.column}`"
+
+    def domain(self, purpose: str) -> str:
+        """The keyed-hash domain: purpose and entity, so an email and a username differ."""
+        return f"{purpose}/{self.entity.value if self.entity else 'value'}"
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class Strategy:
+    """Base class: subclasses set the class constants and implement ``apply``."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = _Params
+    keeps_uniqueness: ClassVar[bool] = False
+    """Distinct inputs map to distinct outputs (bijective, or keyed with >= 48 bits + checked)."""
+    drops_column: ClassVar[bool] = False
+    """The stage removes the column instead of calling ``apply``."""
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        raise NotImplementedError
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _fail(ctx: RedactionContext, message: str, hint: str | None = None) -> SandboxerError:
+    return SandboxerError(f"Cannot redact {ctx.where}: {message}", hint=hint)
+
+
+def _check_unique(original: pl.Series, out: pl.Series, ctx: RedactionContext) -> pl.Series:
+    if ctx.unique:
+        before = original.drop_nulls().n_unique()
+        after = out.drop_nulls().n_unique()
+        if before != after:
+            raise _fail(
+                ctx,
+                f"{before} distinct values became {after} distinct values, "
+                "but the column is a key and needs a one-to-one mapping",
+                hint="Use `hash` or `format`, which are bijective, for key columns.",
+            )
+    return out
+
+
+def _keep_empty(original: pl.Series, out: pl.Series) -> pl.Series:
+    """Empty strings stay empty (their pseudonym would only invent data)."""
+    import polars as pl
+
+    if original.dtype != pl.String or out.dtype != pl.String:
+        return out
+    return (
+        pl.DataFrame({"o": original, "n": out})
+        .select(pl.when(pl.col("o") == "").then(pl.lit("")).otherwise(pl.col("n")))
+        .to_series()
+    )
+
+
+def _strings(ctx: RedactionContext, series: pl.Series, strategy: str) -> None:
+    import polars as pl
+
+    if series.dtype != pl.String:
+        raise _fail(ctx, f"`{strategy}` needs a text column, got {series.dtype}")
+
+
+def _map_nonnull_ints(series: pl.Series, fn: Any) -> pl.Series:
+    """Apply a numpy function to the non-null integers of ``series``, keeping dtype and nulls."""
+    import polars as pl
+
+    mask = series.is_not_null()
+    values = series.fill_null(0).to_numpy()
+    out = pl.Series(series.name, fn(values), dtype=series.dtype)
+    return out.zip_with(mask, series) if series.null_count() else out
+
+
+# --- keep / null / drop ----------------------------------------------------------------------
+
+
+class Keep(Strategy):
+    name = "keep"
+    keeps_uniqueness = True
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        return series
+
+
+class Null(Strategy):
+    name = "null"
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        return pl.repeat(None, len(series), dtype=series.dtype, eager=True).alias(series.name)
+
+
+class Drop(Strategy):
+    name = "drop"
+    drops_column = True
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        raise _fail(ctx, "`drop` removes the column in the build stage; it has no values")
+
+
+# --- mask ------------------------------------------------------------------------------------
+
+
+class MaskParams(_Params):
+    keep_last: int = Field(4, ge=0)
+    keep_first: int = Field(0, ge=0)
+    char: str = "*"
+
+    @field_validator("char")
+    @classmethod
+    def _one_char(cls, v: str) -> str:
+        if len(v) != 1 or not v.isascii() or not v.isprintable():
+            raise ValueError("must be one printable ASCII character")
+        return v
+
+
+class Mask(Strategy):
+    """Digits and letters become ``char``, except the first/last few; separators are kept.
+
+    Non-ASCII characters count as letters (a masked ``ü`` becomes one ``*``).
+    """
+
+    name = "mask"
+    Params = MaskParams
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import numpy as np
+        import polars as pl
+        import pyarrow as pa
+
+        _strings(ctx, series, self.name)
+        array = series.to_arrow().cast(pa.large_string())
+        n = len(array)
+        offsets = np.frombuffer(array.buffers()[1], np.int64)[array.offset : array.offset + n + 1]
+        raw = array.buffers()[2]
+        data = np.frombuffer(raw, np.uint8) if raw else np.zeros(0, np.uint8)
+        body = data[offsets[0] : offsets[-1]]
+        rel = offsets - offsets[0]
+        row = np.repeat(np.arange(n), np.diff(rel))
+        cont = (body & 0xC0) == 0x80
+        lower = body | 0x20
+        char = ((body >= 48) & (body <= 57)) | ((lower >= 97) & (lower <= 122)) | (body >= 0xC0)
+        cs = np.concatenate([[0], np.cumsum(char)])
+        rank = cs[:-1] - cs[rel[row]]
+        total = cs[rel[1:]] - cs[rel[:-1]]
+        hide = char & (rank >= params.keep_first) & (total[row] - 1 - rank >= params.keep_last)
+        lead = np.maximum.accumulate(np.where(cont, 0, np.arange(len(body))))
+        keep = ~(cont & hide[lead]) if len(body) else np.zeros(0, bool)
+        new = np.where(hide, np.uint8(ord(params.char)), body)[keep]
+        lengths = np.bincount(row[keep], minlength=n)
+        new_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        out = pa.Array.from_buffers(
+            pa.large_string(),
+            n,
+            [array.buffers()[0], pa.py_buffer(new_offsets.tobytes()), pa.py_buffer(new.tobytes())],
+            offset=0 if array.buffers()[0] is None else array.offset,
+        )
+        if array.buffers()[0] is not None and array.offset:
+            # Validity bitmaps with an offset cannot share the new zero-based offsets.
+            out = pa.array(out.to_pylist(), pa.large_string())  # pragma: no cover
+        return pl.Series(series.name, out, dtype=pl.String)
+
+
+# --- hash ------------------------------------------------------------------------------------
+
+
+class HashParams(_Params):
+    output: Literal["hex", "int"] | None = None
+    """hex text, or int; default int for integer columns (a keyed bijection), hex otherwise."""
+    length: int = Field(16, ge=8, le=64)
+    """hex characters (64 bits at the default 16)."""
+
+
+class Hash(Strategy):
+    """Keyed hash: hex text, or for integer columns a keyed permutation of the same type."""
+
+    name = "hash"
+    Params = HashParams
+    keeps_uniqueness = True
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        from sandboxer.redact import fpe
+        from sandboxer.redact.keyed import keyed_hex, keyed_u64
+
+        domain = ctx.domain("hash")
+        if series.dtype.is_integer() and params.output in (None, "int"):
+            # Always the bijection, unique or not: a foreign key must map like its primary key.
+            return _map_nonnull_ints(series, lambda v: fpe.permute_int(v, ctx.key, domain))
+        if params.output == "int":
+            out = (keyed_u64(series, ctx.key, domain) // 2).cast(pl.Int64)
+        else:
+            out = _keep_empty(series, keyed_hex(series, ctx.key, domain, params.length))
+        return _check_unique(series, out.alias(series.name), ctx)
+
+
+# --- format ----------------------------------------------------------------------------------
+
+
+class Format(Strategy):
+    """Format-preserving: digits -> digits, letters -> letters (case kept), the rest kept.
+
+    A keyed bijection per pattern (strings) or per sign and magnitude interval (integers).
+    Only ASCII digits and letters change; other characters (including non-ASCII) are kept.
+    """
+
+    name = "format"
+    keeps_uniqueness = True
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        from sandboxer.redact import fpe
+
+        domain = ctx.domain("format")
+        if series.dtype.is_integer():
+            return _map_nonnull_ints(series, lambda v: fpe.permute_int(v, ctx.key, domain))
+        if series.dtype != pl.String:
+            raise _fail(
+                ctx,
+                f"`format` works on text and integer columns, not {series.dtype}",
+                hint="Use `hash`, `generalize` or `noise`.",
+            )
+        return _check_unique(series, fpe.format_strings(series, ctx.key, domain), ctx)
+
+
+# --- fake ------------------------------------------------------------------------------------
+
+_VOCAB_ENTITIES = {
+    Entity.person_name, Entity.first_name, Entity.last_name, Entity.city, Entity.company,
+    Entity.street, Entity.address, Entity.email, Entity.username,
+}  # fmt: skip
+_FORMAT_ENTITIES = {Entity.national_id, Entity.postcode, Entity.account_number}
+FAKE_ENTITIES = sorted(
+    e.value
+    for e in _VOCAB_ENTITIES | _FORMAT_ENTITIES | {Entity.phone, Entity.iban, Entity.credit_card}
+)
+
+
+class Fake(Strategy):
+    """A realistic replacement by entity type, picked by keyed hash from locale vocabularies.
+
+    Emails use RFC 2606 domains and, like usernames, carry 48 keyed bits (12 hex chars), so they
+    stay unique and joinable. Phones keep their ``+CC``/``00CC`` country code (or trunk ``0``) and
+    digit layout; cards keep their first digit and get a valid Luhn digit; IBANs keep the country
+    and get valid check digits; national ids, postcodes and account numbers are format-preserved.
+    Those four are keyed bijections. Names, cities, companies and streets come from vocabularies of
+    a few hundred to a few thousand entries, so distinct inputs share fakes unless ``unique``.
+    """
+
+    name = "fake"
+    keeps_uniqueness = True
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+
+        from sandboxer.redact import fpe
+
+        entity = ctx.entity
+        if entity is None or entity.value not in FAKE_ENTITIES:
+            hints = {
+                Entity.birth_date: "Use `date_shift` for dates.",
+                Entity.ip_address: "Use `hash` for IP addresses.",
+            }
+            hint = hints.get(entity) if entity else None
+            raise _fail(
+                ctx,
+                f"`fake` has no generator for entity `{entity.value if entity else None}`",
+                hint=hint or f"Set `entity:` to one of {', '.join(FAKE_ENTITIES)}.",
+            )
+        domain = ctx.domain("fake")
+        if series.dtype.is_integer() and entity not in _VOCAB_ENTITIES:
+            return _map_nonnull_ints(series, lambda v: fpe.permute_int(v, ctx.key, domain))
+        _strings(ctx, series, self.name)
+        if entity in _VOCAB_ENTITIES:
+            out = self._vocab(series, ctx, entity, domain)
+        elif entity in _FORMAT_ENTITIES:
+            out = fpe.format_strings(series, ctx.key, domain)
+        else:
+            out = self._numbers(series, ctx, entity, domain)
+        return _check_unique(series, _keep_empty(series, out).alias(series.name), ctx)
+
+    @staticmethod
+    def _numbers(series: pl.Series, ctx: RedactionContext, entity: Entity, domain: str) -> Any:
+        import numpy as np
+
+        from sandboxer.redact import fpe
+
+        num = fpe.Numerals.of(series)
+        rows = np.arange(len(num.count))
+        if entity is Entity.phone:
+            num.encrypt(fpe.phone_prefix(num), num.count, ctx.key, domain)
+        elif entity is Entity.credit_card:
+            num.encrypt(np.minimum(num.count, 1), np.maximum(num.count - 1, 0), ctx.key, domain)
+            fpe.luhn_fix(num, rows)
+        else:  # iban
+            num.encrypt(np.minimum(num.count, 4), num.count, ctx.key, domain)
+            fpe.iban_fix(num, rows)
+        return num.to_series(series.name)
+
+    @staticmethod
+    def _vocab(series: pl.Series, ctx: RedactionContext, entity: Entity, domain: str) -> Any:
+        import polars as pl
+
+        from sandboxer.redact.keyed import keyed_frame
+        from sandboxer.redact.vocab import EMAIL_DOMAINS, vocab
+
+        words = keyed_frame(series, ctx.key, domain, words=3, hex_chars=12)
+        v = vocab(ctx.locale)
+
+        def pick(items: tuple[str, ...], word: str) -> pl.Expr:
+            return pl.lit(pl.Series(list(items), dtype=pl.String)).gather(pl.col(word) % len(items))
+
+        suffix = pl.col("hex")
+        house = (pl.col("w2") % 200 + 1).cast(pl.String)
+        exprs: dict[Entity, pl.Expr] = {
+            Entity.first_name: pick(v.first_names, "w0"),
+            Entity.last_name: pick(v.last_names, "w1"),
+            Entity.person_name: pl.concat_str(
+                [pick(v.first_names, "w0"), pick(v.last_names, "w1")], separator=" "
+            ),
+            Entity.city: pick(v.cities, "w0"),
+            Entity.company: pick(v.companies, "w0"),
+            Entity.street: pick(v.streets, "w0"),
+            Entity.address: pl.concat_str([house, pick(v.streets, "w0")], separator=" ")
+            if v.number_first
+            else pl.concat_str([pick(v.streets, "w0"), house], separator=" "),
+            Entity.email: pl.concat_str(
+                [
+                    pick(v.first_ascii, "w0"),
+                    pl.lit("."),
+                    pick(v.last_ascii, "w1"),
+                    pl.lit("."),
+                    suffix,
+                    pl.lit("@"),
+                    pick(EMAIL_DOMAINS, "w2"),
+                ]
+            ),
+            Entity.username: pl.concat_str(
+                [pick(v.first_ascii, "w0").str.slice(0, 1), pick(v.last_ascii, "w1"), suffix],
+                separator="",
+            ),
+        }
+        expr = exprs[entity]
+        if ctx.unique and entity not in (Entity.email, Entity.username):
+            expr = pl.concat_str([expr, suffix], separator=" ")
+        return words.select(expr.alias(series.name)).to_series()
+
+
+# --- dates and numbers -----------------------------------------------------------------------
+
+
+class DateShiftParams(_Params):
+    days: int = Field(30, ge=1, le=36500)
+    by: Any = None
+    """Values of the column identifying the person (a Series, supplied by the stage)."""
+
+
+class DateShift(Strategy):
+    """Shift dates by a keyed offset in [-days, -1] or [1, days], never 0.
+
+    With ``by``, the offset depends only on the group value (e.g. the customer id), so all dates
+    of one person move together and intervals between them survive. Without it, per value.
+    """
+
+    name = "date_shift"
+    Params = DateShiftParams
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        from sandboxer.redact.keyed import keyed_u64
+
+        if series.dtype not in (pl.Date,) and not isinstance(series.dtype, pl.Datetime):
+            raise _fail(
+                ctx,
+                f"`date_shift` needs a date or timestamp column, got {series.dtype}",
+                hint="Cast the column to a date in the source, or use `generalize`.",
+            )
+        days = params.days
+        own = keyed_u64(series, ctx.key, ctx.domain("date_shift"))
+        frame = pl.DataFrame({"v": series, "own": own})
+        if params.by is not None:
+            by = params.by
+            if not isinstance(by, pl.Series) or len(by) != len(series):
+                raise _fail(ctx, "`date_shift` parameter `by` must be the values of a column")
+            # Domain without the entity: every date column of one person shares the offset.
+            frame = frame.with_columns(group=keyed_u64(by, ctx.key, "date_shift/group"))
+            word = pl.coalesce("group", "own")
+        else:
+            word = pl.col("own")
+        raw = (word % (2 * days)).cast(pl.Int64)
+        offset = pl.when(raw < days).then(raw - days).otherwise(raw - days + 1)
+        return frame.select(
+            (pl.col("v") + pl.duration(days=offset)).cast(series.dtype).alias(series.name)
+        ).to_series()
+
+
+class GeneralizeParams(_Params):
+    to: Literal["year", "month"] = "year"
+    """Dates and timestamps: truncate to the first day of the year or month."""
+    prefix: int = Field(3, ge=0)
+    """Text (postcodes): keep this many leading characters."""
+    width: float = Field(10, gt=0)
+    """Numbers: round down to a multiple of this bucket width."""
+
+
+class Generalize(Strategy):
+    """Coarsen values: dates to year/month, text to a prefix, numbers to buckets (types kept)."""
+
+    name = "generalize"
+    Params = GeneralizeParams
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        dtype = series.dtype
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            return series.dt.truncate("1y" if params.to == "year" else "1mo")
+        if dtype == pl.String:
+            return series.str.slice(0, params.prefix)
+        if dtype.is_numeric():
+            bucket = (series.cast(pl.Float64) / params.width).floor() * params.width
+            return bucket.cast(dtype)
+        raise _fail(ctx, f"`generalize` cannot coarsen a {dtype} column")
+
+
+class NoiseParams(_Params):
+    relative: float = Field(0.05, gt=0, le=1)
+
+
+class Noise(Strategy):
+    """Multiply by ``1 + relative * u``, u in [-1, 1) keyed by the value: same value, same noise.
+
+    Integer columns are rounded back to their type. Small integers may come out unchanged.
+    """
+
+    name = "noise"
+    Params = NoiseParams
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        from sandboxer.redact.keyed import keyed_u64
+
+        if not series.dtype.is_numeric():
+            raise _fail(ctx, f"`noise` needs a numeric column, got {series.dtype}")
+        word = keyed_u64(series, ctx.key, ctx.domain("noise"))
+        unit = (word // 2048).cast(pl.Float64) * (2.0 / 2**53) - 1.0
+        noisy = series.cast(pl.Float64) * (1.0 + params.relative * unit)
+        if series.dtype.is_integer():
+            noisy = noisy.round(0)
+        return noisy.cast(series.dtype).alias(series.name)
+
+
+# --- text, JSON, custom expressions ----------------------------------------------------------
+
+
+class ScrubText(Strategy):
+    """Replace PII spans inside free text, with the detectors of ``sandboxer.redact.detect``."""
+
+    name = "scrub_text"
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        _strings(ctx, series, self.name)
+        frame = pl.DataFrame({"v": series})
+        expr = _scrub_expr()("v", extra_literals=list(ctx.extra_literals))
+        return frame.select(expr.alias(series.name)).to_series()
+
+
+def _scrub_expr() -> Any:
+    import importlib
+
+    # The detectors export scrub_expr from the package, or (while it grows) from detect.text.
+    detect = importlib.import_module("sandboxer.redact.detect")
+    if hasattr(detect, "scrub_expr"):
+        return detect.scrub_expr
+    return importlib.import_module("sandboxer.redact.detect.text").scrub_expr
+
+
+class JsonLeaf(_Params):
+    strategy: str
+    entity: Entity | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class JsonParams(_Params):
+    paths: dict[str, str | JsonLeaf]
+    """JSON path -> strategy name, or {strategy, entity, params}; ``[*]`` selects array items."""
+
+    @field_validator("paths")
+    @classmethod
+    def _known(cls, paths: dict[str, str | JsonLeaf]) -> dict[str, str | JsonLeaf]:
+        for path, leaf in paths.items():
+            name = leaf if isinstance(leaf, str) else leaf.strategy
+            if not path.startswith("$"):
+                raise ValueError(f"path `{path}` must start with `$`")
+            if name not in STRATEGIES or name in ("json", "drop"):
+                hint = did_you_mean(name, STRATEGIES) or ""
+                raise ValueError(f"unknown leaf strategy `{name}` at `{path}`. {hint}".strip())
+        return paths
+
+
+class Json(Strategy):
+    """Redact string leaves at JSON paths, everything else in the document byte for byte.
+
+    How: DuckDB extracts the leaves (``json_extract_string``; a ``[*]`` path yields every array
+    item), the leaf strategy redacts them as one column (so a leaf email fakes exactly like an
+    email column), and each document gets ``replace(doc, to_json(old), to_json(new))`` in DuckDB,
+    once per leaf index. Limits: only string leaves are redacted (other types at a configured path
+    raise); a redacted string is replaced wherever it occurs as a whole JSON string in the same
+    document (also at other paths); documents must be valid JSON; a leaf written with escapes that
+    DuckDB would write differently (``\\u00e9`` for ``é``) is caught by a re-check and raises.
+    """
+
+    name = "json"
+    Params = JsonParams
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        from sandboxer.redact.keyed import _connect
+
+        _strings(ctx, series, self.name)
+        con: Any = _connect()
+        try:
+            con.register("src", pl.DataFrame({"rid": range(len(series)), "doc": series}).to_arrow())
+            invalid = con.sql("SELECT count(*) FROM src WHERE NOT json_valid(doc)").fetchall()
+            if invalid[0][0]:
+                raise _fail(
+                    ctx,
+                    f"{invalid[0][0]} values are not valid JSON",
+                    hint="Use `scrub_text` for columns that are not always JSON.",
+                )
+            pairs = []
+            for path, leaf in params.paths.items():
+                leaf = leaf if isinstance(leaf, JsonLeaf) else JsonLeaf(strategy=leaf)
+                found = self._leaves(con, path)
+                bad = found.filter(
+                    ~pl.col("t").is_in(["VARCHAR", "NULL"]) & pl.col("t").is_not_null()
+                )
+                if bad.height:
+                    raise _fail(
+                        ctx,
+                        f"{bad.height} leaves at JSON path `{path}` are not strings",
+                        hint="Only string leaves can be redacted; point at the strings.",
+                    )
+                found = found.filter(pl.col("t") == "VARCHAR")
+                leaf_ctx = RedactionContext(
+                    key=ctx.key, entity=leaf.entity or ctx.entity, locale=ctx.locale,
+                    table=ctx.table, column=f"{ctx.column}{path[1:]}",
+                    extra_literals=ctx.extra_literals,
+                )  # fmt: skip
+                new = apply(leaf.strategy, found["leaf"], leaf_ctx, leaf.params)
+                pairs.append(found.select("rid", "leaf").with_columns(new=new.cast(pl.String)))
+            if not pairs:
+                return series
+            out = self._replace(
+                con, pl.concat(pairs).filter(pl.col("leaf") != pl.col("new").fill_null("\0"))
+            )
+            for path in params.paths:
+                con.register("src", pl.DataFrame({"rid": range(len(out)), "doc": out}).to_arrow())
+                left = (
+                    self._leaves(con, path)
+                    .join(pl.concat(pairs), on=["rid", "leaf"], how="semi")
+                    .filter(pl.col("leaf") != "")
+                )
+                if left.height:
+                    raise _fail(
+                        ctx,
+                        f"{left.height} leaves at `{path}` could not be replaced",
+                        hint="They use JSON escapes; normalise the documents first.",
+                    )
+        finally:
+            con.close()
+        return out.alias(series.name)
+
+    @staticmethod
+    def _leaves(con: Any, path: str) -> pl.DataFrame:
+        import polars as pl
+
+        many = "*" in path
+        leaf = "unnest(json_extract_string(doc, $p))" if many else "json_extract_string(doc, $p)"
+        kind = "unnest(json_type(doc, $p))" if many else "json_type(doc, $p)"
+        table = con.sql(
+            f"SELECT rid, {leaf} AS leaf, {kind} AS t FROM src WHERE doc IS NOT NULL",
+            params={"p": path},
+        ).to_arrow_table()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame.filter(pl.col("leaf").is_not_null() | pl.col("t").is_not_null())
+
+    @staticmethod
+    def _replace(con: Any, pairs: pl.DataFrame) -> pl.Series:
+        import polars as pl
+
+        pairs = pairs.unique(["rid", "leaf"], keep="first").with_columns(
+            k=pl.int_range(pl.len()).over("rid")
+        )
+        con.register("pairs", pairs.to_arrow())
+        con.sql(
+            "CREATE TEMP TABLE p AS SELECT rid, k, to_json(leaf)::VARCHAR AS old, "
+            "coalesce(to_json(new)::VARCHAR, 'null') AS new FROM pairs"
+        )
+        con.sql("CREATE TEMP TABLE d AS SELECT rid, doc FROM src")
+        top = pairs.height and int(pairs["k"].max())  # type: ignore[arg-type]
+        top = top if pairs.height else -1
+        for k in range(top + 1):
+            con.sql(
+                "CREATE OR REPLACE TEMP TABLE d AS SELECT d.rid, "
+                "CASE WHEN p.old IS NULL THEN d.doc ELSE replace(d.doc, p.old, p.new) END AS doc "
+                "FROM d LEFT JOIN p ON p.rid = d.rid AND p.k = $k",
+                params={"k": k},
+            )
+        table = con.sql("SELECT doc FROM d ORDER BY rid").to_arrow_table()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame["doc"]
+
+
+class ExprParams(_Params):
+    sql: str
+    """A DuckDB SQL expression over the column, which it names ``value``."""
+
+
+_FORBIDDEN_NODES = (
+    "Query", "Subquery", "Block", "Command", "DDL", "DML", "Table", "Star", "Placeholder",
+    "Parameter", "Pragma", "Set", "Use", "Copy", "Transaction", "Commit", "Rollback",
+)  # fmt: skip
+
+
+def _checked_sql(ctx: RedactionContext, sql: str) -> str:
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+    except sqlglot.errors.ParseError as e:
+        raise ConfigError(f"Invalid `expr` for {ctx.where}: not a SQL expression ({e})") from e
+    forbidden = tuple(getattr(exp, n) for n in _FORBIDDEN_NODES if hasattr(exp, n))
+    for node in tree.walk():
+        if isinstance(node, forbidden):
+            raise ConfigError(
+                f"Invalid `expr` for {ctx.where}: only a scalar expression over `value` is allowed "
+                f"(found {type(node).__name__.lower()})"
+            )
+        if isinstance(node, exp.Column) and (node.table or node.name.lower() != "value"):
+            raise ConfigError(
+                f"Invalid `expr` for {ctx.where}: it may only reference `value`, "
+                f"not `{node.sql('duckdb')}`"
+            )
+    return tree.sql("duckdb")
+
+
+class Expr(Strategy):
+    """A custom DuckDB SQL expression over ``value``, e.g. ``upper(left(value, 1)) || '***'``.
+
+    Parsed with sqlglot and rejected unless it is one scalar expression that references only
+    ``value`` (no subqueries, tables, statements); run in DuckDB with file access disabled.
+    """
+
+    name = "expr"
+    Params = ExprParams
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        import polars as pl
+
+        from sandboxer.redact.keyed import _connect
+
+        sql = _checked_sql(ctx, params.sql)
+        con = _connect()
+        try:
+            con.register("src", pl.DataFrame({"value": series}).to_arrow())
+            table = con.sql(f"SELECT ({sql}) AS value FROM src").to_arrow_table()
+        except Exception as e:  # DuckDB errors can quote cell values: report the kind only
+            raise _fail(
+                ctx,
+                f"the `expr` failed in DuckDB ({type(e).__name__})",
+                hint="Try the expression on a sample in DuckDB first.",
+            ) from None
+        finally:
+            con.close()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame["value"].alias(series.name)
+
+
+# --- registry and entry point ----------------------------------------------------------------
+
+STRATEGIES: dict[str, Strategy] = {
+    cls.name: cls()
+    for cls in (Keep, Null, Drop, Mask, Hash, Fake, Format, DateShift, Generalize, Noise,
+                ScrubText, Json, Expr)
+}  # fmt: skip
+
+
+def validate_params(strategy: str, params: dict[str, Any] | None, ctx: RedactionContext) -> Any:
+    """The validated parameter model of ``strategy``, or a ConfigError naming column and param."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(
+            f"Unknown redaction strategy `{strategy}` for {ctx.where}",
+            hint=did_you_mean(strategy, STRATEGIES) or f"Strategies: {', '.join(STRATEGIES)}",
+        )
+    model = STRATEGIES[strategy].Params
+    try:
+        return model.model_validate(params or {})
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "params"
+        hint = None
+        if err["type"] == "extra_forbidden":
+            known = list(model.model_fields)
+            hint = did_you_mean(str(err["loc"][0]), known) or (
+                f"`{strategy}` takes: {', '.join(known)}" if known else f"`{strategy}` takes none"
+            )
+            message = "unknown parameter"
+        else:
+            message = err["msg"]
+        raise ConfigError(
+            f"Invalid parameter '{field}' of strategy `{strategy}` for {ctx.where}: {message}",
+            hint=hint,
+        ) from None
+
+
+def apply(
+    strategy: str, series: pl.Series, ctx: RedactionContext, params: dict[str, Any] | None = None
+) -> pl.Series:
+    """Redact ``series`` with ``strategy``: same length and name; the dtype may change for
+    ``hash`` (hex text) and ``expr``. Raises ConfigError for bad params, SandboxerError for a
+    column the strategy cannot handle; neither quotes a cell value.
+    """
+    validated = validate_params(strategy, params, ctx)
+    return STRATEGIES[strategy].apply(series, ctx, validated).alias(series.name)
