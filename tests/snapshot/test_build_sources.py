@@ -20,9 +20,15 @@ from sandboxer.snapshot.verify import verify
 from tests.factories import dataset, read_snapshot
 
 SHOP_KEYS: dict[str, Any] = {
-    "primary": {"countries": ["code"], "customers": ["id"], "addresses": ["id"],
-                "products": ["id"], "orders": ["id"], "order_items": ["order_id", "line_no"],
-                "payments": ["id"]},
+    "primary": {
+        "countries": ["code"],
+        "customers": ["id"],
+        "addresses": ["id"],
+        "products": ["id"],
+        "orders": ["id"],
+        "order_items": ["order_id", "line_no"],
+        "payments": ["id"],
+    },
     "unique": {"products": [["sku"]]},
     "foreign": [
         {"table": "customers", "columns": ["country_code"], "references": "countries"},
@@ -33,16 +39,19 @@ SHOP_KEYS: dict[str, Any] = {
         {"table": "orders", "columns": ["shipping_address_id"], "references": "addresses"},
         {"table": "order_items", "columns": ["order_id"], "references": "orders"},
         {"table": "order_items", "columns": ["product_id"], "references": "products"},
-        {"table": "order_items", "columns": ["product_sku"], "references": "products",
-         "ref_columns": ["sku"]},
+        {
+            "table": "order_items",
+            "columns": ["product_sku"],
+            "references": "products",
+            "ref_columns": ["sku"],
+        },
         {"table": "payments", "columns": ["order_id"], "references": "orders"},
     ],
 }
 SUBSET: dict[str, Any] = {
     "roots": [{"table": "customers", "percent": 15}],
     "tables": {"countries": "all"},
-    "relations": [{"table": "customers", "columns": ["referred_by"],
-                   "follow_children": False}],
+    "relations": [{"table": "customers", "columns": ["referred_by"], "follow_children": False}],
 }
 
 
@@ -77,8 +86,9 @@ def test_duckdb_postgres_and_files_select_the_same_rows(
         ("postgres", pg_url, {}),
         ("files", str(files), SHOP_KEYS),
     ]:
-        info = build_snapshot(label, dataset(url, keys=keys, seed=5, **SUBSET), store,
-                              NoopConsole())
+        info = build_snapshot(
+            label, dataset(url, keys=keys, seed=5, **SUBSET), store, NoopConsole()
+        )
         assert info.manifest["integrity"]["ok"], label
         assert verify(info)["ok"], label
         results[label] = ids(info)
