@@ -42,7 +42,7 @@ def _originals(stage: RedactStage) -> tuple[pl.Series, dict[tuple[str, str], pl.
         values = values.filter(values.str.len_chars() >= cfg.min_length)
         counts = values.value_counts(name="n")
         rare = counts.filter(pl.col("n") < cfg.common_value_rows).get_column(values.name)
-        per_column[key] = rare.filter(~rare.is_in(allow)).rename("v")
+        per_column[key] = rare.filter(~rare.is_in(allow.implode())).rename("v")
     if per_column:
         everything = pl.concat(list(per_column.values())).unique()
     else:
@@ -78,7 +78,7 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                 before = pl.concat(stage.originals[key]) if stage.originals.get(key) else None
                 ids = per_column.get(key)
                 if before is not None and ids is not None and len(before) == len(text):
-                    same = ((text == before) & before.is_in(ids)).fill_null(False).sum()
+                    same = ((text == before) & before.is_in(ids.implode())).fill_null(False).sum()
                     if same:
                         leaks.append(
                             {
@@ -90,7 +90,7 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                         )
                 continue
             if len(originals):
-                exact = int(text.is_in(originals).sum())
+                exact = int(text.is_in(originals.implode()).sum())
                 if exact:
                     leaks.append(
                         {
@@ -197,7 +197,7 @@ def _sources(
                 text.str.contains_any(values.to_list()).fill_null(False).any()
             )
         else:
-            hit = bool(text.is_in(values).any())
+            hit = bool(text.is_in(values.implode()).any())
         if hit:
             found.append(f"{table}.{column}")
     return found

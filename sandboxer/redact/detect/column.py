@@ -1,0 +1,277 @@
+"""Detection for one column: name rules, value rules, free-text spans and JSON leaves combined.
+
+How the signals combine:
+
+- A name alone gives the rule's confidence (``email`` 0.95, a bare ``name`` 0.45).
+- Values alone give the fraction of sampled non-null values that pass a validator, times the
+  rule's weight (1.0 for validated formats, 0.9 for name lists and street patterns, 0.5 for
+  birth dates, which need a name to be reported by default). Low-cardinality columns (status
+  codes, flags: fewer than 10 distinct values, repeated) are not PII by value.
+- Both: ``1 - (1 - name) * (1 - value)``. Values of the same family support a name
+  (first/last/full names; street/address). When the values do not even have the entity's
+  shape, the name's confidence is lowered (x0.8), never dropped: a column called ``ssn`` that
+  holds hashes is still worth a human look.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sandboxer.redact.detect import names as N
+from sandboxer.redact.detect import text as T
+from sandboxer.redact.detect import values as V
+from sandboxer.redact.detect.findings import Evidence, Finding
+from sandboxer.redact.entities import Entity
+
+if TYPE_CHECKING:
+    import polars as pl
+
+DEFAULT_THRESHOLD = 0.6
+LOW_CARDINALITY_DISTINCT = 10
+MIN_VALUES_TO_CONTRADICT = 20
+CONTRADICTED = 0.8
+
+FAMILIES: dict[Entity, frozenset[Entity]] = {}
+for _family in (
+    {Entity.person_name, Entity.first_name, Entity.last_name},
+    {Entity.address, Entity.street},
+):
+    for _entity in _family:
+        FAMILIES[_entity] = frozenset(_family)
+
+
+def family(entity: Entity) -> frozenset[Entity]:
+    return FAMILIES.get(entity, frozenset({entity}))
+
+
+def kind_of(dtype: pl.DataType) -> str:
+    """``string``, ``integer``, ``float``, ``temporal``, ``list``, ``struct`` or ``other``."""
+    import polars as pl
+
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return N.STRING
+    if dtype.is_integer():
+        return N.INTEGER
+    if dtype.is_float() or isinstance(dtype, pl.Decimal):
+        return N.FLOAT
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return N.TEMPORAL
+    if isinstance(dtype, pl.List | pl.Array):
+        return "list"
+    if isinstance(dtype, pl.Struct):
+        return "struct"
+    return "other"
+
+
+def detect_column(
+    name: str,
+    sample: pl.Series,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    table: str | None = None,
+    text_min_fraction: float = T.FREE_TEXT_MIN_FRACTION,
+) -> list[Finding]:
+    """Findings for one column, best first; ``[]`` when nothing reaches ``threshold``.
+
+    ``sample`` is a sample of the column's values (any dtype). ``table`` (optional) gives
+    context: ``name`` in a ``customers`` table is more likely a person's name.
+    """
+    findings = _candidates(
+        name, sample, threshold=threshold, table=table, text_min_fraction=text_min_fraction
+    )
+    kept = [f for f in findings if f.confidence >= threshold]
+    return sorted(kept, key=lambda f: (-f.confidence, f.entity.value))
+
+
+def detect_frame(
+    sample: pl.DataFrame,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    table: str | None = None,
+    text_min_fraction: float = T.FREE_TEXT_MIN_FRACTION,
+) -> dict[str, list[Finding]]:
+    """``detect_column`` for every column of ``sample`` (columns without findings map to [])."""
+    return {
+        column: detect_column(
+            column,
+            sample.get_column(column),
+            threshold=threshold,
+            table=table,
+            text_min_fraction=text_min_fraction,
+        )
+        for column in sample.columns
+    }
+
+
+def _candidates(
+    name: str,
+    sample: pl.Series,
+    *,
+    threshold: float,
+    table: str | None,
+    text_min_fraction: float,
+) -> list[Finding]:
+    import polars as pl
+
+    kind = kind_of(sample.dtype)
+    if kind == "list":
+        inner = sample.explode() if isinstance(sample.dtype, pl.List) else sample.arr.explode()
+        found = _candidates(
+            name, inner, threshold=threshold, table=table, text_min_fraction=text_min_fraction
+        )
+        return [_with_evidence(f, {"element_of": "list", "sampled": sample.len()}) for f in found]
+    if kind == "struct":
+        from sandboxer.redact.detect.jsonpaths import json_document_finding
+
+        docs = sample.struct.json_encode()
+        finding = json_document_finding(name, docs, threshold=threshold)
+        return [finding] if finding else []
+
+    match = N.match_name(name, kind, context=table)
+    if kind == N.STRING:
+        values = V.string_values(sample)
+        from sandboxer.redact.detect.jsonpaths import json_document_finding, looks_like_json
+
+        if looks_like_json(values):
+            finding = json_document_finding(name, sample, threshold=threshold)
+            if finding is not None:
+                return [finding]
+            return [_name_only(name, match, sample, values.len())] if match else []
+        scores = V.score_strings(values)
+    elif kind == N.INTEGER:
+        values = sample.drop_nulls()
+        scores = V.score_integers(values)
+    elif kind == N.TEMPORAL:
+        values = sample.drop_nulls()
+        scores = V.score_temporal(values)
+    elif kind == N.FLOAT:
+        values = sample.drop_nulls()
+        scores = []
+    else:
+        return []
+
+    findings = _combine(name, match, scores, sample, values)
+    # Whole values that are PII (by name or by value) are replaced whole: no need for spans.
+    whole = any(f.confidence >= threshold for f in findings)
+    if kind == N.STRING and not whole and T.is_free_form(values):
+        text_finding = _free_text(name, sample, values, text_min_fraction)
+        if text_finding is not None:
+            findings.append(text_finding)
+    return findings
+
+
+def _with_evidence(finding: Finding, extra: Evidence) -> Finding:
+    return Finding(
+        finding.column,
+        finding.entity,
+        finding.confidence,
+        finding.source,
+        {**finding.evidence, **extra},
+        finding.json_paths,
+    )
+
+
+def _name_only(name: str, match: N.NameMatch, sample: pl.Series, non_null: int) -> Finding:
+    evidence: Evidence = {"name_rule": match.rule, "sampled": sample.len(), "non_null": non_null}
+    return Finding(name, match.entity, round(match.confidence, 3), "name", evidence)
+
+
+def _combine(
+    name: str,
+    match: N.NameMatch | None,
+    scores: list[V.ValueScore],
+    sample: pl.Series,
+    values: pl.Series,
+) -> list[Finding]:
+    non_null = values.len()
+    distinct = values.n_unique() if non_null else 0
+    low_cardinality = (
+        distinct < LOW_CARDINALITY_DISTINCT and distinct < 0.5 * non_null and non_null > 0
+    )
+    base: Evidence = {"sampled": sample.len(), "non_null": non_null, "distinct": distinct}
+    findings: list[Finding] = []
+    supported: frozenset[Entity] = frozenset()
+
+    if match is not None:
+        related = [s for s in scores if s.entity in family(match.entity)]
+        supported = family(match.entity)
+        best = max(related, key=lambda s: s.matched * s.weight, default=None)
+        evidence: Evidence = {"name_rule": match.rule, **base}
+        confidence = match.confidence
+        source = "name"
+        if best is not None and non_null and not low_cardinality and best.matched:
+            value_confidence = best.matched / non_null * best.weight
+            confidence = 1 - (1 - match.confidence) * (1 - value_confidence)
+            evidence.update(value_rule=best.rule, matched=best.matched, shaped=best.shaped)
+            if value_confidence > match.confidence:
+                source = "value"
+        elif _has_validator(match.entity) and non_null >= MIN_VALUES_TO_CONTRADICT:
+            shaped = max((s.shaped for s in related), default=0)
+            evidence.update(shaped=shaped)
+            if shaped < 0.1 * non_null:
+                confidence = match.confidence * CONTRADICTED
+                evidence.update(values_contradict=1)
+        findings.append(Finding(name, match.entity, round(confidence, 3), source, evidence))
+
+    if non_null and not low_cardinality:
+        for score in scores:
+            if score.entity in supported or not score.matched:
+                continue
+            confidence = score.matched / non_null * score.weight
+            evidence = {
+                "value_rule": score.rule,
+                **base,
+                "matched": score.matched,
+                "shaped": score.shaped,
+            }
+            findings.append(Finding(name, score.entity, round(confidence, 3), "value", evidence))
+    return _best_per_entity(findings)
+
+
+_VALIDATED = frozenset(
+    {
+        Entity.email,
+        Entity.phone,
+        Entity.credit_card,
+        Entity.iban,
+        Entity.national_id,
+        Entity.ip_address,
+        Entity.person_name,
+        Entity.first_name,
+        Entity.last_name,
+        Entity.address,
+        Entity.street,
+        Entity.birth_date,
+    }
+)
+
+
+def _has_validator(entity: Entity) -> bool:
+    return entity in _VALIDATED
+
+
+def _best_per_entity(findings: list[Finding]) -> list[Finding]:
+    best: dict[Entity, Finding] = {}
+    for f in findings:
+        if f.entity not in best or f.confidence > best[f.entity].confidence:
+            best[f.entity] = f
+    return list(best.values())
+
+
+def _free_text(
+    name: str, sample: pl.Series, values: pl.Series, min_fraction: float
+) -> Finding | None:
+    counts = T.rows_with_spans(values)
+    rows = counts.pop("rows_with_spans")
+    if not rows:
+        return None
+    fraction = rows / values.len()
+    # Below the minimum share a column is still reported at a lower threshold.
+    confidence = 0.7 + 0.3 * min(1.0, fraction / 0.2) if fraction >= min_fraction else 0.5
+    evidence: Evidence = {
+        "sampled": sample.len(),
+        "non_null": values.len(),
+        "rows_with_spans": rows,
+        **counts,
+    }
+    return Finding(name, Entity.free_text, round(confidence, 3), "text", evidence)

@@ -1,0 +1,271 @@
+"""PII spans inside free text: counted (``find_spans``) and replaced (``scrub_expr``).
+
+Both run one ordered list of span rules, entirely as polars expressions, because they run on every
+row of every kept text column (the scrub strategy and the leak gate), not on a sample. Rules are
+applied in order on the text left by the previous ones, and counts are taken the same way, so
+what ``find_spans`` counts is exactly what ``scrub_expr`` replaces. The order matters: an IBAN
+goes before phones (its digit groups look like ``0044 0532 ...``), a card before phones, national
+ids before phones (``012-34-5678`` also has a trunk-0 phone shape).
+
+A rule with a validator (Luhn, mod-97, digit count, surname list) cannot be a plain
+``replace_all``: candidates are wrapped in NUL markers, the text is split on them (odd pieces are
+candidates), each candidate is validated with an expression inside ``list.eval`` and replaced
+only if valid, and the pieces are joined back. NUL cannot occur in PostgreSQL text; a NUL that
+does occur in the input is turned into U+FFFD first so it cannot shift the pieces.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandboxer.redact.detect import patterns as P
+from sandboxer.redact.detect import vocab
+from sandboxer.redact.entities import Entity
+
+if TYPE_CHECKING:
+    import polars as pl
+
+OPEN, CLOSE = "\x01", "\x00"
+MIN_LITERAL_CHARS = 4
+"""Shorter literals (``"Li"``, ``"12"``) would scrub ordinary words and numbers."""
+
+FREE_TEXT_MIN_FRACTION = 0.01
+"""A text column is reported when at least this fraction of sampled rows holds a PII span."""
+FREE_TEXT_MIN_CHARS = 30.0
+FREE_TEXT_MIN_WORDS = 4.0
+FREE_TEXT_MIN_WORDY_SHARE = 0.1
+"""Short texts count too when this share of values has several words ("Follow up with x@y.z")."""
+
+
+@dataclass(frozen=True)
+class SpanRule:
+    entity: Entity
+    token: str
+    pattern: str
+    validator: Callable[[pl.Expr], pl.Expr] | None = None
+
+
+def _phone_ok(e: pl.Expr) -> pl.Expr:
+    return P.digit_count_between(e, P.PHONE_MIN_DIGITS, P.PHONE_MAX_DIGITS)
+
+
+def _surname_ok(e: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    lasts = pl.Series(sorted(vocab.last_names()), dtype=pl.String).implode()
+    last_word = e.str.extract(r"(\p{L}[\p{L}'\-]*)$", 1)
+    folded = last_word.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+    return folded.is_in(lasts)
+
+
+@functools.cache
+def first_then_capitalised() -> str:
+    """A known first name (optionally two) followed by a capitalised word: "Anna Schmidt".
+
+    The first name is an alternation of a few thousand literals (the regex engine turns it into
+    a literal prefilter); the surname is checked against the surname list afterwards.
+    """
+    names = "|".join(re.escape(n) for n in vocab.first_name_forms())
+    word = r"\p{Lu}[\p{Ll}'\-]+"
+    return rf"\b(?:{names})(?:[ \-](?:{names}))? {word}\b"
+
+
+@functools.cache
+def span_rules() -> tuple[SpanRule, ...]:
+    """The rules, in the order they are applied."""
+    return (
+        SpanRule(Entity.secret, "[SECRET]", P.SECRET_SPAN),
+        SpanRule(Entity.email, "[EMAIL]", P.EMAIL_SPAN),
+        SpanRule(Entity.iban, "[IBAN]", P.IBAN_SPAN, P.iban_valid),
+        SpanRule(Entity.credit_card, "[CARD]", P.CARD_SPAN, P.luhn_valid),
+        SpanRule(Entity.national_id, "[NATIONAL_ID]", P.NATIONAL_ID_SPAN),
+        SpanRule(Entity.phone, "[PHONE]", P.PHONE_SPAN, _phone_ok),
+        SpanRule(Entity.ip_address, "[IP]", P.IP_SPAN),
+        SpanRule(Entity.person_name, "[NAME]", P.TITLE_NAME_SPAN),
+        SpanRule(Entity.person_name, "[NAME]", first_then_capitalised(), _surname_ok),
+    )
+
+
+def span_entities() -> list[Entity]:
+    """The entities ``find_spans`` reports, one column each, in rule order."""
+    return list(dict.fromkeys(rule.entity for rule in span_rules()))
+
+
+def _pieces(text: pl.Expr, rule: SpanRule) -> pl.Expr:
+    """Split so that every piece but the last is ``prefix OPEN candidate``.
+
+    Null for rows without a candidate: ``list.eval`` with a validator runs once per non-null
+    list, so it must only see the few rows that hold a candidate.
+    """
+    import polars as pl
+
+    marked = text.str.replace_all(rule.pattern, f"{OPEN}${{0}}{CLOSE}")
+    return pl.when(text.str.contains(rule.pattern)).then(marked).str.split(CLOSE)
+
+
+def _candidate(piece: pl.Expr) -> pl.Expr:
+    return piece.str.extract(f"{OPEN}([\\s\\S]*)$", 1)
+
+
+def _valid_candidate(rule: SpanRule, piece: pl.Expr) -> pl.Expr:
+    assert rule.validator is not None
+    return rule.validator(_candidate(piece)).fill_null(False)
+
+
+def _rebuilt(rule: SpanRule, piece: pl.Expr) -> pl.Expr:
+    import polars as pl
+
+    prefix = piece.str.replace(f"{OPEN}[\\s\\S]*$", "")
+    return (
+        pl.when(_valid_candidate(rule, piece))
+        .then(pl.concat_str([prefix, pl.lit(rule.token)]))
+        .otherwise(piece.str.replace(OPEN, "", literal=True))
+    )
+
+
+def _literals(extra_literals: list[str] | None) -> list[str]:
+    kept = {s for s in (extra_literals or ()) if s and len(s.strip()) >= MIN_LITERAL_CHARS}
+    # Longest first: with leftmost-first matching, "Anna-Lena Schmidt" beats "Anna".
+    return sorted(kept, key=lambda s: (-len(s), s))
+
+
+def _pipeline(texts: pl.Series, literals: tuple[str, ...], *, count: bool) -> pl.DataFrame:
+    """Apply every rule in order; the scrubbed text in ``_t`` and, if asked, per-rule counts.
+
+    Each step materialises its text before the next one reads it. Written as one nested
+    expression, a step that reads its input twice (the candidate test and the marking) would
+    evaluate all steps before it twice over, 2**rules times in all.
+    """
+    import polars as pl
+
+    t = pl.col("_t")
+    frame = pl.DataFrame({"_t": texts.cast(pl.String)}).lazy()
+    frame = frame.with_columns(t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd"))
+    if literals:
+        frame = frame.with_columns(
+            t.str.replace_many(
+                list(literals),
+                ["[REDACTED]"] * len(literals),
+                ascii_case_insensitive=True,
+                leftmost=True,
+            )
+        )
+    names: list[str] = []
+    for i, rule in enumerate(span_rules()):
+        name = f"_n{i}"
+        names.append(name)
+        if rule.validator is None:
+            if count:
+                frame = frame.with_columns(t.str.count_matches(rule.pattern).alias(name))
+            frame = frame.with_columns(t.str.replace_all(rule.pattern, rule.token))
+            continue
+        piece = pl.element()
+        frame = frame.with_columns(_pieces(t, rule).alias("_p"))
+        if count:
+            frame = frame.with_columns(
+                pl.col("_p").list.eval(_valid_candidate(rule, piece)).list.sum().alias(name)
+            )
+        frame = frame.with_columns(
+            pl.coalesce(pl.col("_p").list.eval(_rebuilt(rule, piece)).list.join(""), t).alias("_t")
+        ).drop("_p")
+    result = frame.collect()
+    if count:
+        result = result.with_columns(pl.col(n).fill_null(0) for n in names)
+    return result
+
+
+def scrub_series(texts: pl.Series, *, extra_literals: list[str] | None = None) -> pl.Series:
+    """``texts`` with every PII span replaced by a token (see ``scrub_expr``)."""
+    out = _pipeline(texts, tuple(_literals(extra_literals)), count=False)
+    return out["_t"].alias(texts.name)
+
+
+def _scrub_batch(literals: tuple[str, ...], texts: pl.Series) -> pl.Series:
+    return _pipeline(texts, literals, count=False)["_t"].alias(texts.name)
+
+
+def scrub_expr(column: str, *, extra_literals: list[str] | None = None) -> pl.Expr:
+    """A polars expression: ``column`` with every PII span replaced by a token.
+
+    Tokens: ``[EMAIL]``, ``[PHONE]``, ``[CARD]``, ``[IBAN]``, ``[NATIONAL_ID]``, ``[IP]``,
+    ``[NAME]``, ``[SECRET]``. ``extra_literals`` (for instance the original values of the
+    columns redacted in the same table) are replaced by ``[REDACTED]`` first, case-insensitively
+    (Aho-Corasick); literals shorter than four characters are ignored.
+
+    The rules run as polars kernels over whole batches (``map_batches``, elementwise, so the
+    streaming engine may feed it slices): no Python runs per row.
+    """
+    import polars as pl
+
+    literals = tuple(_literals(extra_literals))
+    return (
+        pl.col(column)
+        .cast(pl.String)
+        .map_batches(
+            functools.partial(_scrub_batch, literals),
+            return_dtype=pl.String,
+            is_elementwise=True,
+        )
+        .alias(column)
+    )
+
+
+def find_spans(texts: pl.Series) -> pl.DataFrame:
+    """Per row, the number of PII spans of each entity (one ``UInt32`` column per entity).
+
+    Columns are named by entity value (``secret``, ``email``, ``iban``, ``credit_card``,
+    ``national_id``, ``phone``, ``ip_address``, ``person_name``); a null text counts zero. The
+    counts are taken the way ``scrub_expr`` replaces: a span counted here is a span it removes.
+    """
+    import polars as pl
+
+    out = _pipeline(texts, (), count=True)
+    by_entity: dict[Entity, list[str]] = {}
+    for i, rule in enumerate(span_rules()):
+        by_entity.setdefault(rule.entity, []).append(f"_n{i}")
+    return out.select(
+        pl.sum_horizontal(*cols).cast(pl.UInt32).alias(entity.value)
+        for entity, cols in by_entity.items()
+    )
+
+
+def is_free_form(values: pl.Series) -> bool:
+    """Long or wordy strings: worth scanning for spans rather than matching whole values.
+
+    Single-token values (codes, ids, version strings) are left to the whole-value rules.
+    """
+    import polars as pl
+
+    if values.len() == 0:
+        return False
+    words = pl.col("v").str.count_matches(r"\s+") + 1
+    stats = (
+        pl.DataFrame({"v": values})
+        .select(
+            chars=pl.col("v").str.len_chars().mean(),
+            words=words.mean(),
+            wordy=(words >= 3).mean(),
+        )
+        .row(0, named=True)
+    )
+    return bool(
+        stats["chars"] >= FREE_TEXT_MIN_CHARS
+        or stats["words"] >= FREE_TEXT_MIN_WORDS
+        or stats["wordy"] >= FREE_TEXT_MIN_WORDY_SHARE
+    )
+
+
+def rows_with_spans(values: pl.Series) -> dict[str, int]:
+    """Per entity, how many of ``values`` hold at least one span; plus ``rows_with_spans``."""
+    import polars as pl
+
+    spans = find_spans(values)
+    counts = spans.select((pl.all() > 0).sum()).row(0, named=True)
+    any_span = int(spans.select(pl.any_horizontal(pl.all() > 0).sum()).item()) if spans.width else 0
+    result = {entity: int(n) for entity, n in counts.items() if n}
+    result["rows_with_spans"] = any_span
+    return result

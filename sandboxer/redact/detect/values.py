@@ -1,0 +1,391 @@
+"""Detection by value: validators run over a column sample, vectorised with polars.
+
+Each rule counts two things among the non-null sampled values:
+
+- ``matched``: values that pass the validator (Luhn, mod-97, a known phone country code and a
+  possible length, a national-id check letter ...). This is the evidence that makes a column PII
+  on its own, whatever its name.
+- ``shaped``: values that merely have the entity's shape (digits for a phone, an ``@`` for an
+  email). It only confirms a column whose *name* already says what it is, so a ``phone`` column
+  of bare national numbers is not contradicted by its values.
+
+Checksums and patterns are polars expressions; the few checks that need a library (phone number
+metadata, IP address parsing, national-id check digits) run in Python on at most
+``PYTHON_SAMPLE`` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandboxer.redact.detect import patterns as P
+from sandboxer.redact.detect import vocab
+from sandboxer.redact.entities import Entity
+
+if TYPE_CHECKING:
+    import polars as pl
+
+PYTHON_SAMPLE = 2000
+"""At most this many values go through per-value Python checks (phones, IPs, national ids)."""
+
+MIN_BIRTH_YEAR = 1900
+ADULT_YEARS = 10
+"""Birth dates are at least this many years before today."""
+
+
+@dataclass(frozen=True)
+class ValueScore:
+    entity: Entity
+    rule: str
+    matched: int
+    shaped: int
+    weight: float
+    """What a value-only match is worth: 1.0 for validated formats, less for heuristics."""
+
+
+def string_values(series: pl.Series) -> pl.Series:
+    """Non-null, stripped, non-empty values as strings."""
+    import polars as pl
+
+    s = series.cast(pl.String, strict=False).drop_nulls().str.strip_chars()
+    return s.filter(s.str.len_chars() > 0)
+
+
+def score_strings(values: pl.Series) -> list[ValueScore]:
+    """Score a string sample (already stripped, no nulls, no empty strings) for every entity."""
+    import polars as pl
+
+    if values.len() == 0:
+        return []
+    v = pl.col("v")
+    compact = v.str.replace_all(r"[ \-]", "")
+    # "+1-562-421-7787x9224": the extension is not part of the number.
+    phone = v.str.replace(r"\s*(?:x|ext\.?|#)\s*\d{1,6}$", "")
+    exprs: dict[str, pl.Expr] = {
+        "email": v.str.contains(P.EMAIL_VALUE),
+        "email_shape": v.str.contains("@", literal=True),
+        "card": v.str.contains(P.CARD_VALUE) & P.luhn_valid(v, min_digits=P.CARD_VALUE_MIN_DIGITS),
+        "card_shape": v.str.contains(r"^[\d \-]{12,23}$") & P.digit_count_between(v, 12, 19),
+        "iban": P.iban_valid(v),
+        "iban_shape": compact.str.to_uppercase().str.contains(P.IBAN_VALUE),
+        "phone": phone,
+        "phone_shape": phone.str.contains(r"^\+?[\d \-().\/]{7,24}$")
+        & P.digit_count_between(phone, 7, 15),
+        "phone_candidate": (
+            phone.str.contains(r"^(?:\+|00)[1-9][\d \-().\/]{6,24}$")
+            | phone.str.contains(r"^\(?\d{3}\)?[ .\-]?\d{3}[ .\-]\d{4}$")
+            | phone.str.contains(r"^\(?0[1-9][\d \-().\/]{7,18}$")
+        )
+        & P.digit_count_between(phone, P.PHONE_MIN_DIGITS, P.PHONE_MAX_DIGITS),
+        "national_id_shape": v.str.contains(r"^[A-Za-z0-9][A-Za-z0-9 .\-/]{5,19}$")
+        & (P.digits(v).str.len_chars() >= 4),
+        "national_id_candidate": v.str.contains(
+            "^(?:" + "|".join(f"(?:{p})" for p in _NATIONAL_ID_VALUES.values()) + ")$"
+        ),
+        "ip_candidate": v.str.contains(r"^[0-9A-Fa-f:.]{2,45}$") & v.str.contains(r"[.:]"),
+        "secret": v.str.contains("^(?:" + P.SECRET_SPAN + ")"),
+        "geo_pair": v.str.contains(r"^\(?-?\d{1,2}\.\d{3,}\s*[,;]\s*-?\d{1,3}\.\d{3,}\)?$"),
+        "has_digit": v.str.contains(r"\d"),
+    }
+    frame = pl.DataFrame({"v": values}).with_columns(**exprs)
+    counts = frame.select(pl.exclude("v", "phone").sum()).row(0, named=True)
+
+    scores = [
+        ValueScore(Entity.email, "email_format", counts["email"], counts["email_shape"], 1.0),
+        ValueScore(Entity.credit_card, "luhn", counts["card"], counts["card_shape"], 1.0),
+        ValueScore(Entity.iban, "iban_mod97", counts["iban"], counts["iban_shape"], 1.0),
+        ValueScore(Entity.secret, "secret_format", counts["secret"], counts["secret"], 1.0),
+        ValueScore(Entity.geo, "lat_lon_pair", counts["geo_pair"], counts["geo_pair"], 0.9),
+    ]
+    phones = frame.filter(pl.col("phone_candidate"))["phone"].head(PYTHON_SAMPLE)
+    scores.append(
+        ValueScore(
+            Entity.phone,
+            "phonenumbers_possible",
+            _scaled(_count_phones(phones.to_list()), phones.len(), counts["phone_candidate"]),
+            counts["phone_shape"],
+            1.0,
+        )
+    )
+    ids = frame.filter(pl.col("national_id_candidate"))["v"].head(PYTHON_SAMPLE)
+    scores.append(
+        ValueScore(
+            Entity.national_id,
+            "national_id_format",
+            _scaled(_count_national_ids(ids.to_list()), ids.len(), counts["national_id_candidate"]),
+            counts["national_id_shape"],
+            1.0,
+        )
+    )
+    ips = frame.filter(pl.col("ip_candidate"))["v"].head(PYTHON_SAMPLE)
+    n_ips = _scaled(_count_ips(ips.to_list()), ips.len(), counts["ip_candidate"])
+    scores.append(ValueScore(Entity.ip_address, "ip_parse", n_ips, n_ips, 1.0))
+
+    no_digits = frame.filter(~pl.col("has_digit"))["v"]
+    scores.extend(_score_person_names(no_digits))
+    scores.extend(_score_addresses(values))
+    scores.append(_score_companies(no_digits))
+    scores.append(_score_birth_strings(values))
+    return [s for s in scores if s.matched or s.shaped]
+
+
+def score_integers(values: pl.Series) -> list[ValueScore]:
+    """Integers can hold card numbers, phone numbers, postcodes and birth years."""
+    import polars as pl
+
+    as_text = values.cast(pl.String)
+    frame = pl.DataFrame({"v": as_text})
+    v = pl.col("v")
+    counts = frame.select(
+        card=(v.str.contains(r"^[2-6]\d{12,18}$") & P.luhn_valid(v)).sum(),
+        card_shape=v.str.contains(r"^\d{12,19}$").sum(),
+        phone_shape=v.str.contains(r"^\d{7,15}$").sum(),
+        year=v.str.contains(r"^(?:19|20)\d\d$").sum(),
+    ).row(0, named=True)
+    year_max = dt.date.today().year - ADULT_YEARS
+    in_range = int(values.is_between(MIN_BIRTH_YEAR, year_max).sum())
+    return [
+        s
+        for s in (
+            ValueScore(Entity.credit_card, "luhn", counts["card"], counts["card_shape"], 1.0),
+            ValueScore(Entity.phone, "digits", 0, counts["phone_shape"], 1.0),
+            ValueScore(Entity.birth_date, "year_range", 0, min(in_range, counts["year"]), 0.5),
+        )
+        if s.matched or s.shaped
+    ]
+
+
+def score_temporal(values: pl.Series) -> list[ValueScore]:
+    """Dates and timestamps between 1900 and ten years ago look like birth dates.
+
+    Worth half a match on their own: order and sign-up dates of a long-lived business fall in
+    the same range, so a date column needs a name (``dob``, ``born``) to be reported by default.
+    """
+    import polars as pl
+
+    dates = values.cast(pl.Date, strict=False) if values.dtype != pl.Date else values
+    low = dt.date(MIN_BIRTH_YEAR, 1, 1)
+    high = _years_ago(ADULT_YEARS)
+    n = int(dates.is_between(low, high).sum())
+    return [ValueScore(Entity.birth_date, "birth_date_range", n, n, 0.5)] if n else []
+
+
+def _years_ago(years: int) -> dt.date:
+    today = dt.date.today()
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def _scaled(hits: int, checked: int, candidates: int) -> int:
+    """Extrapolate hits among the checked candidates to all candidates."""
+    if checked == 0:
+        return 0
+    return round(hits * candidates / checked)
+
+
+# National numbers (trunk prefix 0, no country code) are tried against these regions.
+NATIONAL_PHONE_REGIONS = ("DE", "FR", "GB", "IT", "ES", "NL", "BE", "AT", "CH", "BR", "PT", "SE")
+
+
+def _possible_phone(text: str, region: str | None) -> bool:
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    code = number.country_code
+    if code is None or phonenumbers.region_code_for_country_code(code) == "ZZ":
+        return False
+    return bool(phonenumbers.is_possible_number(number))
+
+
+def _count_phones(values: list[str]) -> int:
+    """Values that parse as possible numbers: international, North American or national."""
+    hits = 0
+    for raw in values:
+        text = "+" + raw[2:] if raw.startswith("00") else raw
+        if text.startswith("+"):
+            hits += _possible_phone(text, None)
+        elif text.lstrip("(").startswith("0"):
+            hits += any(_possible_phone(text, r) for r in NATIONAL_PHONE_REGIONS)
+        else:
+            hits += _possible_phone(text, "US")
+    return hits
+
+
+def _count_ips(values: list[str]) -> int:
+    hits = 0
+    for raw in values:
+        try:
+            ipaddress.ip_address(raw)
+        except ValueError:
+            continue
+        hits += 1
+    return hits
+
+
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+# In a column (not in text) a bare 11-digit CPF is specific enough: two check digits.
+_NATIONAL_ID_VALUES = {**P.NATIONAL_ID_SPANS, "br_cpf_digits": r"\d{11}"}
+_NATIONAL_ID_RES = {name: re.compile(f"^(?:{p})$") for name, p in _NATIONAL_ID_VALUES.items()}
+
+
+def _national_id_ok(kind: str, raw: str) -> bool:
+    """Check digits where the format has them; the pattern alone otherwise."""
+    d = re.sub(r"\D", "", raw)
+    if kind == "es_dni":
+        return _DNI_LETTERS[int(d) % 23] == raw[-1]
+    if kind == "es_nie":
+        prefix = "XYZ".index(raw[0])
+        return _DNI_LETTERS[int(f"{prefix}{d}") % 23] == raw[-1]
+    if kind in ("br_cpf", "br_cpf_digits"):
+        nums = [int(c) for c in d]
+        if len(set(nums)) == 1:
+            return False
+        for k in (9, 10):
+            total = sum(nums[i] * (k + 1 - i) for i in range(k))
+            if (total * 10 % 11) % 10 != nums[k]:
+                return False
+        return True
+    if kind == "fr_nir":
+        compact = raw.replace(" ", "").upper().replace("2A", "19").replace("2B", "18")
+        body, key = compact[:13], compact[13:]
+        return body.isdigit() and key.isdigit() and 97 - int(body) % 97 == int(key)
+    return True
+
+
+def _count_national_ids(values: list[str]) -> int:
+    hits = 0
+    for raw in values:
+        for kind, regex in _NATIONAL_ID_RES.items():
+            if regex.match(raw) and _national_id_ok(kind, raw):
+                hits += 1
+                break
+    return hits
+
+
+def _folded(expr: pl.Expr) -> pl.Expr:
+    return expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+
+
+def _score_person_names(values: pl.Series) -> list[ValueScore]:
+    """First, last and full names, against the name lists of several Faker locales."""
+    import polars as pl
+
+    if values.len() == 0:
+        return []
+    firsts = pl.Series(sorted(vocab.first_names()), dtype=pl.String).implode()
+    lasts = pl.Series(sorted(vocab.last_names()), dtype=pl.String).implode()
+    v = pl.col("v")
+    words = _folded(v).str.extract_all(r"[\p{L}']+")
+    n = words.list.len()
+    first_word, last_word = words.list.first(), words.list.last()
+    name_like = v.str.contains(r"^[\p{L}'\-., ]+$")
+    all_first = words.list.eval(pl.element().is_in(firsts)).list.all()
+    counts = (
+        pl.DataFrame({"v": values})
+        .select(
+            first=(name_like & n.is_between(1, 2) & all_first).sum(),
+            last=(
+                name_like
+                & n.is_between(1, 3)
+                & last_word.is_in(lasts)
+                & ((n == 1) | ~first_word.is_in(firsts))
+            ).sum(),
+            full=(
+                name_like
+                & n.is_between(2, 4)
+                & (
+                    (first_word.is_in(firsts) & last_word.is_in(lasts))
+                    | (v.str.contains(",") & first_word.is_in(lasts) & last_word.is_in(firsts))
+                )
+            ).sum(),
+            shaped=(name_like & n.is_between(1, 5)).sum(),
+        )
+        .row(0, named=True)
+    )
+    return [
+        ValueScore(Entity.person_name, "name_lists_full", counts["full"], counts["shaped"], 0.9),
+        ValueScore(Entity.first_name, "name_lists_first", counts["first"], counts["shaped"], 0.9),
+        ValueScore(Entity.last_name, "name_lists_last", counts["last"], counts["shaped"], 0.9),
+    ]
+
+
+def _alternation(words: frozenset[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def address_patterns() -> tuple[str, str, str]:
+    """(number first: "12 Main St", type first: "rue de la Paix 5", glued: "Hauptstraße 5")."""
+    suffixes = _alternation(vocab.street_suffix_words())
+    prefixes = _alternation(vocab.street_prefix_words())
+    glued = _alternation(frozenset(vocab.fold(w) for w in vocab.STREET_GLUED_SUFFIXES))
+    # Flat, floor and door details after the number: "Apt. 4", "Piso 6", "Piano 8", "Bus 2".
+    units = (
+        "apt|apartment|suite|ste|unit|flat|floor|no|piso|puerta|planta|piano|scala|interno|int"
+        "|etage|stock|bus|bte|boite|app|appartement|bloco|apto|andar|sala|lok|m"
+    )
+    tail = rf"(?:\s*[,#/].*|\s+(?:{units})\.?\s.*)?\s*$"
+    number_first = rf"^\d{{1,6}}[a-z]?,?\s+(?:[\p{{L}}'.\-]+\s+){{0,4}}(?:{suffixes})\.?{tail}"
+    type_first = (
+        rf"^(?:\d{{1,6}}[a-z]?,?\s+)?(?:{prefixes})\.?\s+[\p{{L}}'.\- ]{{2,60}}"
+        rf"(?:,?\s*(?:n[o°º]\.?\s*)?\d{{1,5}}[a-z]?)?{tail}"
+    )
+    glued_suffix = (
+        rf"^[\p{{L}}'.\- ]{{0,60}}(?:{glued})\.?\s*\d{{1,5}}\s?[a-z]?(?:[\-/]\d{{1,4}})?{tail}"
+    )
+    return number_first, type_first, glued_suffix
+
+
+def _score_addresses(values: pl.Series) -> list[ValueScore]:
+    import polars as pl
+
+    v = _folded(pl.col("v"))
+    number_first, type_first, glued = address_patterns()
+    strong = v.str.contains(number_first) | v.str.contains(type_first) | v.str.contains(glued)
+    # "Robotnicza 9", "Władysława Łokietka 22": only worth confirming a column named street.
+    weak = v.str.contains(r"^\p{L}[\p{L}'.\- ]{2,60}\s\d{1,5}[a-z]?$")
+    counts = (
+        pl.DataFrame({"v": values})
+        .select(strong=strong.sum(), shaped=(strong | weak).sum())
+        .row(0, named=True)
+    )
+    return [ValueScore(Entity.address, "street_pattern", counts["strong"], counts["shaped"], 0.9)]
+
+
+def _score_companies(values: pl.Series) -> ValueScore:
+    import polars as pl
+
+    suffixes = _alternation(frozenset(vocab.COMPANY_SUFFIXES))
+    pattern = rf"^\p{{L}}[\p{{L}}'&.,\- ]*\s(?:{suffixes})\.?$"
+    n = int(
+        pl.DataFrame({"v": values}).select(_folded(pl.col("v")).str.contains(pattern).sum()).item()
+    )
+    return ValueScore(Entity.company, "company_suffix", n, n, 0.8)
+
+
+def _score_birth_strings(values: pl.Series) -> ValueScore:
+    import polars as pl
+
+    v = pl.col("v")
+    parsed = pl.coalesce(
+        *(
+            v.str.to_date(fmt, strict=False)
+            for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d")
+        )
+    )
+    dated = v.str.contains(r"^\d{1,4}[-./]\d{1,2}[-./]\d{1,4}$")
+    in_range = parsed.is_between(dt.date(MIN_BIRTH_YEAR, 1, 1), _years_ago(ADULT_YEARS))
+    counts = (
+        pl.DataFrame({"v": values})
+        .select(hits=(dated & in_range).sum(), shaped=(dated & parsed.is_not_null()).sum())
+        .row(0, named=True)
+    )
+    return ValueScore(Entity.birth_date, "birth_date_range", counts["hits"], counts["shaped"], 0.5)
