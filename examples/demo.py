@@ -31,8 +31,25 @@ def sandboxer(*args: str) -> None:
         sys.exit(f"demo step failed: sandboxer {' '.join(args)} (exit {result.returncode})")
 
 
+def demo_key() -> str:
+    """A local redaction key for the demo, kept outside the snapshot store and out of git."""
+    import secrets
+
+    path = SHOP / ".demo-redaction.key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def show_rows(title: str, frame: object) -> None:
+    print(f"  {title}:")
+    print("  " + str(frame).replace("\n", "\n  "))
+
+
 def main() -> None:
     started = time.perf_counter()
+    os.environ.setdefault("SHOP_REDACTION_KEY", demo_key())
     banner(
         "1. A 'production' database: examples/shop/prod.duckdb (customers with PII, "
         "orders, payments...)"
@@ -46,8 +63,13 @@ def main() -> None:
     banner("2. What sandboxer sees in it: tables, keys, cycles, reachability")
     sandboxer("data", "scan", "--dataset", "shop")
 
-    banner("3. Build a snapshot: 10% of customers + everything they reference and own")
+    banner("2b. Personal data it detects (on a sample; evidence is counts, never values)")
+    sandboxer("data", "scan", "--dataset", "shop", "--pii")
+
+    banner("3. Build a snapshot: 10% of customers + everything they reference and own, "
+           "redacted, leak-gated")
     sandboxer("data", "build", "shop")
+    compare_rows()
 
     banner("4. Build it again: same source + config + seed = same content id")
     sandboxer("data", "build", "shop")
@@ -69,6 +91,26 @@ def main() -> None:
     print("  - examples/shop/sandboxer.yaml: roots, lookup tables, relations")
     print("  - try: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml data build shop-de")
     os.environ.pop("SHOP_SOURCE", None)
+
+
+def compare_rows() -> None:
+    """The same customers before (synthetic example data) and after redaction."""
+    import json
+
+    import duckdb
+    import polars as pl
+
+    store = REPO / ".sandboxer"
+    latest = json.loads((store / "refs" / "shop.json").read_text())["latest"]
+    snap = store / "snapshots" / latest
+    manifest = json.loads((snap / "manifest.json").read_text())
+    after = pl.read_parquet(snap / manifest["tables"]["customers"]["file"]).head(3)
+    cols = ["id", "first_name", "last_name", "email", "phone", "national_id"]
+    with duckdb.connect(str(SHOP / "prod.duckdb"), read_only=True) as con:
+        before = con.sql("select * from customers").pl()
+    before = before.filter(pl.col("id").is_in(after["id"].implode())).sort("id")
+    show_rows("example 'production' rows (synthetic)", before.select(cols))
+    show_rows("the same rows in the snapshot", after.select(cols))
 
 
 if __name__ == "__main__":

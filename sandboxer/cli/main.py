@@ -237,6 +237,17 @@ def build(ctx: click.Context, dataset_name: str | None, throwaway_key: bool) -> 
         f"{m['totals']['tables']} tables; integrity ok (0 FK orphans, unique keys); "
         f"{m['build_seconds']} s."
     )
+    red = m["stages"].get("redaction")
+    if red:
+        columns = sum(len(c) for c in red["columns"].values())
+        gate = red["gate"]
+        console.info(
+            f"Redacted {columns} column(s) ({red['mode']} mode, key {red['key_fingerprint']}); "
+            f"leak gate passed: {gate['columns_checked']} columns checked against "
+            f"{gate['originals_checked']} original values, 0 leaks, 0 findings."
+        )
+    else:
+        console.warn("no redaction stage ran (redact.mode: off)")
     console.info(f"Next: `sandboxer data show {info.id}` or `sandboxer data verify {info.id}`.")
     console.result(
         {"id": info.id, "dataset": m["dataset"], "path": str(info.path), "totals": m["totals"]}
@@ -327,6 +338,44 @@ def show(ctx: click.Context, ref: str) -> None:
     )
     if m.get("excluded_tables"):
         console.info(f"Excluded: {', '.join(m['excluded_tables'])}")
+    red = m["stages"].get("redaction")
+    if red:
+        rows = []
+        for table, columns in red["columns"].items():
+            for column, c in columns.items():
+                evidence = c.get("evidence") or {}
+                why = c["origin"]
+                if c.get("confidence") is not None:
+                    why += f" {c['confidence']}"
+                if evidence.get("source"):
+                    why += f" by {evidence['source']}"
+                rows.append(
+                    [
+                        f"{table}.{column}",
+                        c["strategy"],
+                        c["entity"] or "-",
+                        f"{c['changed']}/{c['rows']}",
+                        why,
+                    ]
+                )
+        console.table(
+            f"Redaction ({red['mode']} mode, key fingerprint {red['key_fingerprint']})",
+            ["column", "strategy", "entity", "changed", "rule from"],
+            rows,
+        )
+        gate = red["gate"] or {}
+        k = gate.get("k_anonymity", {}).get("tables", [])
+        console.info(
+            f"Leak gate: {'passed' if gate.get('ok') else 'FAILED'}; "
+            f"{gate.get('columns_checked', 0)} columns checked against "
+            f"{gate.get('originals_checked', 0)} original values"
+            + "".join(
+                f"; k-anonymity of {t['table']} over ({', '.join(t['columns'])}): k={t['k']}"
+                for t in k
+            )
+        )
+    else:
+        console.info("Redaction: none (redact.mode: off)")
     console.info(f"Files: {info.path}")
     console.result(m)
 

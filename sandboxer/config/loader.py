@@ -222,7 +222,7 @@ class _Loader(yaml.SafeLoader):
                 elif isinstance(value_node, yaml.SequenceNode):
                     sources = value_node.value
                 else:
-                    sources = [None]
+                    sources = [None]  # type: ignore[list-item]
                 # Earlier mappings in a merge list win, so apply them last.
                 for source in reversed(sources):
                     if not isinstance(source, yaml.MappingNode) or source.tag != _MAP_TAG:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.errors import SandboxerError
+from sandboxer.redact.entities import Entity
 
 if TYPE_CHECKING:
     import polars as pl
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 SUBSTRING_MIN = 6
 """Originals shorter than this are matched only as whole values, not inside text."""
+NUMERIC_MIN = 7
+"""Originals shorter than this are not compared with numeric, date or boolean columns."""
+VOCABULARY_FAKES = {Entity.first_name, Entity.last_name, Entity.city, Entity.company}
+"""Fakes drawn from word lists, whose chance equality with a one-word original is allowed."""
 
 
 class LeakError(SandboxerError):
@@ -53,7 +58,7 @@ def _originals(stage: RedactStage) -> tuple[pl.Series, dict[tuple[str, str], pl.
 def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
     import polars as pl
 
-    from sandboxer.redact.detect import detect_column, find_spans
+    from sandboxer.redact.detect import detect_column, find_spans, json_leaf_findings
     from sandboxer.redact.stage import _as_text
 
     assert stage.policy is not None
@@ -65,6 +70,7 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
     allowed = set(cfg.allow_findings)
     leaks: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
+    coincidences: list[dict[str, Any]] = []
     checked = 0
 
     for table, path in sorted(files.items()):
@@ -79,7 +85,13 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                 ids = per_column.get(key)
                 if before is not None and ids is not None and len(before) == len(text):
                     same = ((text == before) & before.is_in(ids.implode())).fill_null(False).sum()
-                    if same:
+                    rule = stage.policy.rules[key]
+                    if same and rule.strategy == "fake" and rule.entity in VOCABULARY_FAKES:
+                        # A fake drawn from a word list can be the same word by chance: a
+                        # single first name or city is not identifying, and the draw does
+                        # not depend on it. Reported, not refused.
+                        coincidences.append({"table": table, "column": column, "rows": int(same)})
+                    elif same:
                         leaks.append(
                             {
                                 "table": table,
@@ -89,8 +101,13 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                             }
                         )
                 continue
-            if len(originals):
-                exact = int(text.is_in(originals.implode()).sum())
+            candidates = originals
+            if frame[column].dtype != pl.String:
+                # Numbers, dates and flags collide with short numeric originals (a 4-digit
+                # postcode and id 1234): compare them only with long, identifying values.
+                candidates = originals.filter(originals.str.len_chars() >= NUMERIC_MIN)
+            if len(candidates):
+                exact = int(text.is_in(candidates.implode()).sum())
                 if exact:
                     leaks.append(
                         {
@@ -114,6 +131,26 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                         }
                     )
             if frame[column].dtype != pl.String:
+                continue
+            rule = stage.policy.rules.get(key)
+            if rule is not None and rule.strategy == "json":
+                # Faked leaves are still emails and phones: check for PII at paths the
+                # policy does not cover (originals were checked above).
+                covered = set(rule.params.get("paths") or {})
+                for f in json_leaf_findings(
+                    text.head(stage.cfg.sample_rows).drop_nulls(), threshold=stage.cfg.threshold
+                ):
+                    extra = sorted(set(f.json_paths) - covered)
+                    if extra and not _allowed(allowed, table, column, f.entity.value):
+                        findings.append(
+                            {
+                                "table": table,
+                                "column": column,
+                                "entity": f.entity.value,
+                                "paths": extra,
+                                "check": "JSON paths without a rule",
+                            }
+                        )
                 continue
             if key in scrubbed:
                 spans = find_spans(text)
@@ -153,6 +190,7 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
         "originals_checked": len(originals),
         "leaks": leaks,
         "findings": findings,
+        "coincidences": coincidences,
         "k_anonymity": k_report,
     }
     if not report["ok"]:
@@ -215,7 +253,7 @@ def _k_anonymity(
             continue
         frame = pl.read_parquet(files[table], columns=columns)
         groups = frame.group_by(columns).len()
-        k = int(groups["len"].min() or 0) if groups.height else 0
+        k = int(groups["len"].min() or 0) if groups.height else 0  # type: ignore[arg-type]
         entry: dict[str, Any] = {
             "table": table,
             "columns": columns,

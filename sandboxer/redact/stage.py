@@ -48,8 +48,9 @@ class RedactStage(Stage):
         if self.cfg.mode.value == "auto":
             ctx.console.step("Detecting personal data on a sample of each table")
             counts = {k: tp.source_rows for k, tp in ctx.plan.tables.items()}
-            samples = sample_tables(ctx.source, included, self.cfg.sample_rows,
-                                    ctx.dataset.seed, counts)
+            samples = sample_tables(
+                ctx.source, included, self.cfg.sample_rows, ctx.dataset.seed, counts
+            )
         self._check_gate_names(included)
         self.policy = resolve(self.cfg, included, samples, base=self.base)
         redacted = sum(1 for r in self.policy.rules.values() if r.redacts)
@@ -124,9 +125,18 @@ class RedactStage(Stage):
                 self.originals[(table.key, rule.column)].append(_as_text(original))
                 continue
             new = apply(rule.strategy, original, ctx, params)
+            if rule.strategy == "json" and literals and new.dtype == pl.String:
+                # Values of this row's redacted columns can sit at JSON paths no rule names
+                # (a name under an unexpected key): replace them inside the strings too. The
+                # replacement has no quote or backslash, so documents stay valid JSON.
+                safe = [v for v in literals if '"' not in v and "\\" not in v]
+                if safe:
+                    new = new.str.replace_many(safe, ["[REDACTED]"] * len(safe))
             stat["changed"] += _changed(original, new)
             replaced[rule.column] = new.alias(rule.column)
-            if rule.strategy not in ("keep",):
+            if rule.strategy not in ("scrub_text", "json"):
+                # Whole free-text or JSON cells are not identifying values: their PII spans
+                # and leaves are, and those come from the other columns and the re-scan.
                 self.originals[(table.key, rule.column)].append(_as_text(original))
                 self.outputs[(table.key, rule.column)].append(_as_text(new))
         if replaced:
@@ -171,10 +181,11 @@ def _as_text(series: pl.Series) -> pl.Series:
 
     if series.dtype == pl.String:
         return series
-    try:
-        return series.cast(pl.String)
-    except Exception:  # nested types: compare their JSON text
-        return series.map_batches(lambda s: s.cast(pl.String, strict=False))  # type: ignore[arg-type]
+    if isinstance(series.dtype, pl.Struct):
+        return series.struct.json_encode()
+    if isinstance(series.dtype, pl.List | pl.Array):
+        return series.cast(pl.List(pl.String), strict=False).list.join("\u241f")
+    return series.cast(pl.String, strict=False)
 
 
 def _texts(series: pl.Series) -> list[str]:

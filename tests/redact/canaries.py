@@ -7,11 +7,45 @@ import json
 from typing import Any
 
 N = 300
-FIRST = ["Maria", "Jonas", "Amelie", "Lukas", "Sophie", "Elias", "Hannah", "Noah", "Lena",
-         "Felix", "Clara", "Paul", "Emma", "Leon", "Mia"]
-LAST = ["Schneider", "Fischer", "Weber", "Becker", "Hoffmann", "Richter", "Wolf", "Neumann",
-        "Schwarz", "Zimmermann", "Braun", "Hartmann", "Kruger", "Lange", "Werner", "Krause",
-        "Lehmann", "Koehler", "Maier", "Frank"]
+FIRST = [
+    "Maria",
+    "Jonas",
+    "Amelie",
+    "Lukas",
+    "Sophie",
+    "Elias",
+    "Hannah",
+    "Noah",
+    "Lena",
+    "Felix",
+    "Clara",
+    "Paul",
+    "Emma",
+    "Leon",
+    "Mia",
+]
+LAST = [
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Becker",
+    "Hoffmann",
+    "Richter",
+    "Wolf",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Hartmann",
+    "Kruger",
+    "Lange",
+    "Werner",
+    "Krause",
+    "Lehmann",
+    "Koehler",
+    "Maier",
+    "Frank",
+]
 
 
 def person(i: int) -> dict[str, Any]:
@@ -31,10 +65,18 @@ def person(i: int) -> dict[str, Any]:
         "ref_code": f"{200 + i % 600:03d}-{11 + i % 80:02d}-{2000 + i:04d}",
         "card": card,
         "status": ["active", "paused", "closed"][i % 3],
-        "notes": (f"Customer asked to be called at {phone} or mailed at {email}; paid with {card}."
-                  if i % 3 == 0 else "Prefers delivery in the morning, no special requests."),
-        "profile": json.dumps({"contact": {"email": email, "phones": [phone]},
-                               "newsletter": i % 2 == 0, "segment": "B2C"}),
+        "notes": (
+            f"Customer asked to be called at {phone} or mailed at {email}; paid with {card}."
+            if i % 3 == 0
+            else "Prefers delivery in the morning, no special requests."
+        ),
+        "profile": json.dumps(
+            {
+                "contact": {"email": email, "phones": [phone]},
+                "newsletter": i % 2 == 0,
+                "segment": "B2C",
+            }
+        ),
     }
 
 
@@ -54,8 +96,7 @@ def canary_values() -> list[str]:
     out = []
     for i in range(N):
         p = person(i)
-        out += [p["email"], p["phone"], p["ssn"], p["c7"], p["ref_code"], p["card"],
-                p["full_name"]]
+        out += [p["email"], p["phone"], p["ssn"], p["c7"], p["ref_code"], p["card"], p["full_name"]]
     return out
 
 
@@ -66,15 +107,25 @@ create table people (
   notes varchar, profile varchar);
 create table orders (
   id integer primary key, person_email varchar not null references people(email),
-  amount double, comment varchar);
+  amount double precision, comment varchar);
 """
 
 
 def rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     people = [person(i) for i in range(N)]
-    orders = [{"id": j, "person_email": people[(j * 7) % N]["email"], "amount": j * 1.5,
-               "comment": (f"Follow up with {people[(j * 7) % N]['email']}" if j % 4 == 0
-                           else "Standard shipping")} for j in range(900)]
+    orders = [
+        {
+            "id": j,
+            "person_email": people[(j * 7) % N]["email"],
+            "amount": j * 1.5,
+            "comment": (
+                f"Follow up with {people[(j * 7) % N]['email']}"
+                if j % 4 == 0
+                else "Standard shipping"
+            ),
+        }
+        for j in range(900)
+    ]
     return people, orders
 
 
@@ -87,8 +138,10 @@ def make_canary_duckdb(path: Any) -> str:
     try:
         con.execute(DDL)
         p, o = pa.Table.from_pylist(people), pa.Table.from_pylist(orders)  # noqa: F841
-        con.execute("insert into people select id, email, full_name, phone, ssn, "
-                    "cast(birth_date as date), c7, ref_code, card, status, notes, profile from p")
+        con.execute(
+            "insert into people select id, email, full_name, phone, ssn, "
+            "cast(birth_date as date), c7, ref_code, card, status, notes, profile from p"
+        )
         con.execute("insert into orders select * from o")
     finally:
         con.close()
@@ -102,12 +155,30 @@ def make_canary_postgres(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(DDL)
         with con.cursor() as cur:
-            with cur.copy("COPY people (id, email, full_name, phone, ssn, birth_date, c7, "
-                          "ref_code, card, status, notes, profile) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY people (id, email, full_name, phone, ssn, birth_date, c7, "
+                "ref_code, card, status, notes, profile) FROM STDIN"
+            ) as copy:
                 for r in people:
-                    copy.write_row([r[k] for k in ("id", "email", "full_name", "phone", "ssn",
-                                                   "birth_date", "c7", "ref_code", "card",
-                                                   "status", "notes", "profile")])
+                    copy.write_row(
+                        [
+                            r[k]
+                            for k in (
+                                "id",
+                                "email",
+                                "full_name",
+                                "phone",
+                                "ssn",
+                                "birth_date",
+                                "c7",
+                                "ref_code",
+                                "card",
+                                "status",
+                                "notes",
+                                "profile",
+                            )
+                        ]
+                    )
             with cur.copy("COPY orders (id, person_email, amount, comment) FROM STDIN") as copy:
                 for r in orders:
                     copy.write_row([r["id"], r["person_email"], r["amount"], r["comment"]])

@@ -31,17 +31,18 @@ def canary_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return make_canary_duckdb(tmp_path_factory.mktemp("canary") / "prod.duckdb")
 
 
-def redacted_build(tmp_path: Path, url: str, key: str = KEY, name: str = "c",
-                   **redact: Any) -> Any:
-    ds = Dataset.model_validate({
-        "source": url, "seed": 1,
-        "subset": {"roots": [{"table": "people", "percent": 100}]},
-        "redact": redact,
-    })
+def redacted_build(tmp_path: Path, url: str, key: str = KEY, name: str = "c", **redact: Any) -> Any:
+    ds = Dataset.model_validate(
+        {
+            "source": url,
+            "seed": 1,
+            "subset": {"roots": [{"table": "people", "percent": 100}]},
+            "redact": redact,
+        }
+    )
     k = load_key(env="K", file=None, base=tmp_path, environ={"K": key})
     stage = RedactStage(ds.redact, k, tmp_path)
-    return build_snapshot(name, ds, LocalStore(tmp_path / "store"), NoopConsole(),
-                          stages=[stage])
+    return build_snapshot(name, ds, LocalStore(tmp_path / "store"), NoopConsole(), stages=[stage])
 
 
 def all_text(info: Any) -> str:
@@ -74,29 +75,40 @@ def test_no_canary_survives_and_keys_still_join(tmp_path: Path, canary_url: str)
     assert people["id"].to_list() == sorted(people["id"].to_list())
     report = info.manifest["stages"]["redaction"]
     cols = report["columns"]["people"]
-    for column in ("email", "full_name", "phone", "ssn", "c7", "ref_code", "card", "notes",
-                   "profile"):
+    for column in (
+        "email",
+        "full_name",
+        "phone",
+        "ssn",
+        "c7",
+        "ref_code",
+        "card",
+        "notes",
+        "profile",
+    ):
         assert column in cols, column
         assert cols[column]["changed"] > 0, column
     assert report["gate"]["ok"] and report["gate"]["leaks"] == []
     assert report["key_fingerprint"] and KEY not in json.dumps(info.manifest)
 
 
-def test_same_key_same_snapshot_other_key_other_pseudonyms(tmp_path: Path,
-                                                           canary_url: str) -> None:
+def test_same_key_same_snapshot_other_key_other_pseudonyms(tmp_path: Path, canary_url: str) -> None:
     a = redacted_build(tmp_path / "a", canary_url)
     b = redacted_build(tmp_path / "b", canary_url)
     c = redacted_build(tmp_path / "c", canary_url, key="another-key-entirely-0002")
     assert a.id == b.id
     assert {k: m["sha256"] for k, m in a.manifest["tables"].items()} == {
-        k: m["sha256"] for k, m in b.manifest["tables"].items()}
+        k: m["sha256"] for k, m in b.manifest["tables"].items()
+    }
     ea = pl.read_parquet(a.path / a.manifest["tables"]["people"]["file"])
     ec = pl.read_parquet(c.path / c.manifest["tables"]["people"]["file"])
     for column in ("email", "ssn", "c7", "ref_code", "card"):
         same = (ea[column] == ec[column]).sum()
         assert same == 0, f"{column}: {same} pseudonyms did not change with the key"
-    assert (a.manifest["stages"]["redaction"]["key_fingerprint"]
-            != c.manifest["stages"]["redaction"]["key_fingerprint"])
+    assert (
+        a.manifest["stages"]["redaction"]["key_fingerprint"]
+        != c.manifest["stages"]["redaction"]["key_fingerprint"]
+    )
 
 
 def test_outputs_resist_a_dictionary_attack(tmp_path: Path, canary_url: str) -> None:
@@ -110,8 +122,7 @@ def test_outputs_resist_a_dictionary_attack(tmp_path: Path, canary_url: str) -> 
 
 def test_strict_mode_lists_columns_without_rules(tmp_path: Path, canary_url: str) -> None:
     with pytest.raises(ConfigError, match="strict") as e:
-        redacted_build(tmp_path, canary_url, mode="strict",
-                       columns={"people": {"email": "fake"}})
+        redacted_build(tmp_path, canary_url, mode="strict", columns={"people": {"email": "fake"}})
     assert "people.full_name" in str(e.value) and "orders.comment" in str(e.value)
     assert "people.email" not in str(e.value).split("rule:")[1].split(",")[0]
 
@@ -124,18 +135,23 @@ def test_gate_refuses_a_kept_pii_column(tmp_path: Path, canary_url: str) -> None
     assert_no_canaries(message)
     assert LocalStore(tmp_path / "store").list() == []
     # Reviewed and allowlisted: it builds (and the value is knowingly kept).
-    info = redacted_build(tmp_path, canary_url, columns={"people": {"c7": "keep"}},
-                          gate={"allow_findings": ["people.c7"],
-                                "allow_values": []})
+    info = redacted_build(
+        tmp_path,
+        canary_url,
+        columns={"people": {"c7": "keep"}},
+        gate={"allow_findings": ["people.c7"], "allow_values": []},
+    )
     report = info.manifest["stages"]["redaction"]
     assert report["gate"]["ok"] and "people.c7" in report["kept_detected"]
 
 
 def test_k_anonymity_enforced(tmp_path: Path, canary_url: str) -> None:
     with pytest.raises(LeakError, match="groups smaller than k=5"):
-        redacted_build(tmp_path, canary_url,
-                       gate={"quasi_identifiers": {"people": ["birth_date", "status"]},
-                             "min_k": 5})
+        redacted_build(
+            tmp_path,
+            canary_url,
+            gate={"quasi_identifiers": {"people": ["birth_date", "status"]}, "min_k": 5},
+        )
 
 
 def test_missing_key_stops_the_build_with_instructions(tmp_path: Path) -> None:
@@ -149,21 +165,29 @@ def test_missing_key_stops_the_build_with_instructions(tmp_path: Path) -> None:
     assert load_key(env="K", file=None, base=tmp_path, throwaway=True).origin == "throwaway"
 
 
-def test_cli_output_and_logs_hold_no_canary(tmp_path: Path, canary_url: str,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "sandboxer.yaml").write_text(textwrap.dedent(f"""
+def test_cli_output_and_logs_hold_no_canary(
+    tmp_path: Path, canary_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sandboxer.yaml").write_text(
+        textwrap.dedent(f"""
         version: 1
         datasets:
           c:
             source: {json.dumps(canary_url)}
             subset:
               roots: [{{table: people, percent: 50}}]
-    """))
+    """)
+    )
     monkeypatch.setenv("SANDBOXER_REDACTION_KEY", KEY)
     runner = CliRunner()
     outputs = []
-    for args in (["-v", "data", "build"], ["data", "show"], ["--json", "data", "show"],
-                 ["data", "verify"], ["-v", "data", "scan", "--pii"]):
+    for args in (
+        ["-v", "data", "build"],
+        ["data", "show"],
+        ["--json", "data", "show"],
+        ["data", "verify"],
+        ["-v", "data", "scan", "--pii"],
+    ):
         result = runner.invoke(cli, ["--config", str(tmp_path / "sandboxer.yaml"), *args])
         assert result.exit_code == 0, (args, result.stdout, result.stderr)
         outputs.append(result.stdout + result.stderr)
