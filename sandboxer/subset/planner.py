@@ -347,7 +347,8 @@ class Planner:
         frame = keys.drop(_ROW)
         path = self.spill_dir / f"{len(self._spilled):06d}.parquet"
         self._spilled.append(path)
-        pq.write_table(rows, path, compression="lz4")
+        # Scratch files, read once by extraction: cheap to write beats small.
+        pq.write_table(rows, path, compression="lz4", use_dictionary=False, write_statistics=False)
         tp.spill.append(path)
         tp.chunks.append(frame)
         tp.reasons[reason] += frame.height
