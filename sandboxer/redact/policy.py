@@ -171,16 +171,27 @@ def resolve(
         if detect is None:
             from sandboxer.redact.detect import detect_frame as detect
         for key, sample in sorted(samples.items()):
-            todo = [c for c in sample.columns if (key, c) not in rules]
+            # Explicitly kept columns are scanned too: when detection disagrees with a `keep`,
+            # the leak gate asks for a reviewed allowlist entry.
+            todo = [
+                c for c in sample.columns if (key, c) not in rules or not rules[(key, c)].redacts
+            ]
             if not todo:
                 continue
             findings: dict[str, list[Finding]] = detect(
-                sample.select(todo), threshold=cfg.threshold
+                sample.select(todo), threshold=cfg.threshold, table=key.split(".")[-1]
             )
             for column, found in findings.items():
                 if not found or found[0].confidence < cfg.threshold:
                     continue
                 best = found[0]
+                kept = rules.get((key, column))
+                if kept is not None:
+                    kept.evidence = dict(best.evidence) | {
+                        "source": best.source, "detected_entity": best.entity.value
+                    }
+                    kept.confidence = round(best.confidence, 3)
+                    continue
                 params: dict[str, Any] = {}
                 if best.entity is Entity.json and best.json_paths:
                     entities = {p: best.evidence.get(p) for p in best.json_paths}

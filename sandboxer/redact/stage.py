@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from sandboxer.subset.planner import SubsetPlan
+
 
 class RedactStage(Stage):
     """Applies the policy to every table's batches and remembers what the leak gate needs:
@@ -39,18 +41,13 @@ class RedactStage(Stage):
         self.quasi_identifiers: dict[str, list[str]] = {}
 
     def start(self, ctx: BuildContext) -> None:
-        from sandboxer.redact.scan import sample_tables
-
         started = time.perf_counter()
 
         samples: dict[str, pl.DataFrame] = {}
         included = Schema({k: t for k, t in ctx.schema.tables.items() if k in ctx.plan.tables})
         if self.cfg.mode.value == "auto":
             ctx.console.step("Detecting personal data on a sample of each table")
-            counts = {k: tp.source_rows for k, tp in ctx.plan.tables.items()}
-            samples = sample_tables(
-                ctx.source, included, self.cfg.sample_rows, ctx.dataset.seed, counts
-            )
+            samples = subset_samples(ctx.plan, self.cfg.sample_rows)
         self._check_gate_names(included)
         self.policy = resolve(self.cfg, included, samples, base=self.base)
         redacted = sum(1 for r in self.policy.rules.values() if r.redacts)
@@ -174,6 +171,22 @@ class RedactStage(Stage):
             "seconds": round(self.seconds, 3),
             "gate": self.gate_report,
         }
+
+
+def subset_samples(plan: SubsetPlan, rows: int) -> dict[str, pl.DataFrame]:
+    """About ``rows`` rows of each table's selected rows, evenly spread, read from the
+    planner's spilled chunks: detection looks at exactly what is about to be written, and
+    costs no second read of the source."""
+    import polars as pl
+
+    samples: dict[str, pl.DataFrame] = {}
+    for key, tp in sorted(plan.tables.items()):
+        if not tp.rows or not tp.spill:
+            continue
+        step = max(1, tp.rows // rows)
+        frame = pl.scan_parquet(tp.spill).gather_every(step).head(rows).collect()
+        samples[key] = frame
+    return samples
 
 
 def _as_text(series: pl.Series) -> pl.Series:
