@@ -216,6 +216,14 @@ class Context:
     def gc(self) -> list[str]:
         return self.store.gc()
 
+    # -- sandboxes -----------------------------------------------------------------------
+    @functools.cached_property
+    def sandboxes(self) -> Any:
+        """Sandbox operations (``sandboxer.sandboxes.Sandboxes``)."""
+        from sandboxer.sandboxes import Sandboxes
+
+        return Sandboxes(self)
+
     # -- init ----------------------------------------------------------------------------
     def init(
         self, source_url: str | None, *, dataset_name: str | None = None, force: bool = False

@@ -429,6 +429,11 @@ def gc(ctx: click.Context) -> None:
     context.console.result({"removed": removed})
 
 
+from sandboxer.cli import sandbox as _sandbox_commands  # noqa: E402 - registers on `cli`
+
+_sandbox_commands.register(cli)
+
+
 def _size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):

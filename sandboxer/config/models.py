@@ -176,6 +176,40 @@ class Dataset(Strict):
     redact: Redact = Field(default_factory=Redact)
 
 
+class SandboxDefaults(Strict):
+    """Defaults of ``sandboxer create``."""
+
+    backend: str = "auto"
+    """``docker``, ``process`` (no engine; not isolated) or ``auto`` (docker when reachable)."""
+    template: str = "python-duckdb"
+    dataset: str | None = None
+    """Dataset whose latest snapshot is loaded (default: the only dataset)."""
+    ttl: str | None = None
+    """Default time to live (``8h``, ``2d``) after which ``sandboxer gc`` removes a sandbox."""
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if value not in ("auto", "docker", "process"):
+            raise ValueError("must be auto, docker or process")
+        return value
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``30m``, ``8h``, ``2d`` -> seconds."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
+    if not match:
+        raise ValueError(f"invalid duration {text!r}: use a number and s, m, h or d (e.g. 8h)")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
 class Store(Strict):
     path: str = ".sandboxer"
     """Snapshot store directory, relative to the config file."""
@@ -186,6 +220,7 @@ class Project(Strict):
     name: str | None = None
     store: Store = Field(default_factory=Store)
     datasets: dict[str, Dataset] = Field(default_factory=dict)
+    sandbox: SandboxDefaults = Field(default_factory=SandboxDefaults)
 
     @field_validator("datasets")
     @classmethod
