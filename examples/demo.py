@@ -50,6 +50,13 @@ def show_rows(title: str, frame: object) -> None:
 def main() -> None:
     started = time.perf_counter()
     os.environ.setdefault("SHOP_REDACTION_KEY", demo_key())
+    # Machines without a registry (like CI here) build a local base image
+    # (templates/base-image/build.sh); use it when present, else the template's default.
+    if "SANDBOXER_BASE_IMAGE" not in os.environ and local_image("sandboxer-base:bookworm"):
+        os.environ["SANDBOXER_BASE_IMAGE"] = "sandboxer-base:bookworm"
+    host_ca = Path("/etc/ssl/certs/ca-certificates.crt")
+    if "SANDBOXER_CA_BUNDLE" not in os.environ and host_ca.exists():
+        os.environ["SANDBOXER_CA_BUNDLE"] = str(host_ca)  # pip in images trusts what we trust
     banner(
         "1. A 'production' database: examples/shop/prod.duckdb (customers with PII, "
         "orders, payments...)"
@@ -83,6 +90,18 @@ def main() -> None:
     banner("7. The manifest")
     sandboxer("data", "show", "shop")
 
+    banner("8. A sandbox with the snapshot loaded (`sandboxer create`: how a new team member "
+           "starts)")
+    backend = "docker" if docker_engine() else "process"
+    if backend == "process":
+        print("  No Docker engine reachable: using the process backend (a directory with its "
+              "own venv; NOT isolated).")
+    sandboxer("create", "demo", "--dataset", "shop", "--replace", "--backend", backend)
+
+    banner("9. Run a query inside it")
+    sandboxer("exec", "demo", "--", "python3", "-c", QUERY)
+    sandboxer("list")
+
     print(f"\nDemo done in {time.perf_counter() - started:.1f} s. Look at:")
     print(
         f"  - {REPO / '.sandboxer' / 'snapshots'}: one directory per snapshot, Parquet + "
@@ -90,7 +109,46 @@ def main() -> None:
     )
     print("  - examples/shop/sandboxer.yaml: roots, lookup tables, relations")
     print("  - try: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml data build shop-de")
+    print("  - enter the sandbox: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml "
+          "shell demo")
+    print("  - remove it:         .venv/bin/sandboxer --config examples/shop/sandboxer.yaml "
+          "destroy demo")
     os.environ.pop("SHOP_SOURCE", None)
+
+
+QUERY = (
+    "import os, duckdb; "
+    "con = duckdb.connect(os.environ['SANDBOXER_DUCKDB'], read_only=True); "
+    "print(con.sql('select c.country_code, count(distinct c.id) as customers, "
+    "count(o.id) as orders, round(sum(o.total), 2) as revenue from customers c "
+    "left join orders o on o.customer_id = c.id group by 1 order by 4 desc nulls last limit 5'))"
+)
+
+
+def local_image(tag: str) -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        try:
+            client.images.get(tag)
+            return True
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def docker_engine() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+        return True
+    except Exception:
+        return False
 
 
 def compare_rows() -> None:
