@@ -3,6 +3,7 @@ backend. ``Context`` exposes these; the CLI is a thin layer over them."""
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -146,9 +147,9 @@ class Sandboxes:
     def destroy(self, name: str) -> None:
         self._backend_of(name).destroy(name, self.project)
 
-    def gc(self, ttl: str | None = None) -> list[str]:
+    def gc(self, ttl: str | None = None) -> builtins.list[str]:
         ttl_seconds = parse_duration(ttl) if ttl else None
-        removed: list[str] = []
+        removed: builtins.list[str] = []
         backends = ["process"] + (["docker"] if docker_reachable() else [])
         for b in backends:
             removed += create_backend(

@@ -22,6 +22,7 @@ from sandboxer.redact.entities import Entity
 if TYPE_CHECKING:
     import polars as pl
 
+    from sandboxer.redact.policy import ColumnRule
     from sandboxer.redact.stage import RedactStage
 
 SUBSTRING_MIN = 6
@@ -85,8 +86,8 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                 ids = per_column.get(key)
                 if before is not None and ids is not None and len(before) == len(text):
                     same = ((text == before) & before.is_in(ids.implode())).fill_null(False).sum()
-                    rule = stage.policy.rules[key]
-                    if same and rule.strategy == "fake" and rule.entity in VOCABULARY_FAKES:
+                    own: ColumnRule | None = stage.policy.rules[key]
+                    if same and own and own.strategy == "fake" and own.entity in VOCABULARY_FAKES:
                         # A fake drawn from a word list can be the same word by chance: a
                         # single first name or city is not identifying, and the draw does
                         # not depend on it. Reported, not refused.
