@@ -31,6 +31,7 @@ RESULTS = HERE / "results"
 # name -> module in bench/; each module has ``run(bench: Bench) -> list[Result]``.
 BENCHMARKS: dict[str, str] = {
     "subset_tpch": "subset_tpch",
+    "load_postgres": "load_postgres",
     "redact_tpch": "redact_tpch",
 }
 
