@@ -129,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwrote {out.relative_to(REPO)}")
+    # Each benchmark also keeps its own latest run, so `--only` does not lose the others.
+    for name in {r.name.split("/")[0] for r in results}:
+        own = dict(report, results=[r.to_json() for r in results if r.name.startswith(name)])
+        (RESULTS / f"{name}.json").write_text(json.dumps(own, indent=2, default=str) + "\n")
+    print(f"\nwrote {out.relative_to(REPO)} (and one file per benchmark)")
     failed = [r.name for r in results if r.verdict == "FAILED"]
     return 1 if failed else 0
 
