@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,6 @@ class SandboxBackend(abc.ABC):
         """Remove containers, network and volumes (or the process directory)."""
 
     @abc.abstractmethod
-    def gc(self, *, ttl_seconds: int | None = None) -> list[str]:
+    def gc(self, *, ttl_seconds: int | None = None) -> builtins.list[str]:
         """Remove resources of sandboxes that are partial, gone, or older than the TTL.
         Never touches resources without sandboxer's labels."""
