@@ -80,3 +80,10 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
         if name.lower() in lowered:
             matches = [lowered[name.lower()]]
     return f"Did you mean `{matches[0]}`?" if matches else None
+
+
+class InfrastructureError(SandboxerError):
+    """The engine, database or image failed (not the user's code or data): exit code 3, so
+    CI can tell "your change broke something" (1) from "the machinery broke" (3)."""
+
+    exit_code = 3

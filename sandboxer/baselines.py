@@ -1,0 +1,176 @@
+"""Baselines: the outputs a pipeline is compared with, versioned in the snapshot store.
+
+A baseline is a directory ``<store>/baselines/<id>/`` with ``outputs/<name>.parquet`` and
+``baseline.json`` (snapshot id, git commit, origin, sha256 and rows of every file). Its id is
+derived from its content; it is published atomically like a snapshot and verified by checksum.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandboxer import __version__
+from sandboxer.errors import StoreError, did_you_mean
+from sandboxer.snapshot.store import fsync_path
+from sandboxer.snapshot.writer import sha256_file
+
+MANIFEST = "baseline.json"
+FORMAT = "sandboxer.baseline/1"
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.path / "outputs"
+
+
+class BaselineStore:
+    def __init__(self, store_root: Path) -> None:
+        self.root = store_root / "baselines"
+        self.tmp = store_root / "tmp"
+
+    def publish(
+        self,
+        outputs: Path,
+        *,
+        snapshot_id: str | None,
+        commit: str | None,
+        dirty: bool | None,
+        origin: str,
+        run: dict[str, Any] | None = None,
+    ) -> BaselineInfo:
+        """Copy ``outputs/*.parquet`` into a new baseline, atomically."""
+        files = sorted(outputs.glob("*.parquet"))
+        if not files:
+            raise StoreError(
+                f"No Parquet outputs in {outputs}",
+                hint="A baseline needs one <output>.parquet per declared output.",
+            )
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        staged = self.tmp / f"baseline-{secrets.token_hex(6)}"
+        (staged / "outputs").mkdir(parents=True)
+        try:
+            import pyarrow.parquet as pq
+
+            table_meta: dict[str, Any] = {}
+            for f in files:
+                target = staged / "outputs" / f.name
+                shutil.copyfile(f, target)
+                try:
+                    rows = pq.ParquetFile(target).metadata.num_rows
+                except Exception as e:  # pyarrow raises several types for broken footers
+                    raise StoreError(
+                        f"{f} is not a readable Parquet file ({type(e).__name__})"
+                    ) from None
+                table_meta[f.stem] = {
+                    "file": f"outputs/{f.name}",
+                    "rows": rows,
+                    "bytes": target.stat().st_size,
+                    "sha256": sha256_file(target),
+                }
+            content = {
+                "snapshot_id": snapshot_id,
+                "commit": commit,
+                "outputs": {k: v["sha256"] for k, v in sorted(table_meta.items())},
+            }
+            bid = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+            manifest = {
+                "format": FORMAT,
+                "id": bid,
+                "snapshot_id": snapshot_id,
+                "commit": commit,
+                "dirty": dirty,
+                "origin": origin,
+                "tool_version": __version__,
+                "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+                "outputs": table_meta,
+                "run": run or {},
+            }
+            with open(staged / MANIFEST, "w", encoding="utf-8") as fh:
+                json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
+                fh.write("\n")
+            for p in [*staged.rglob("*"), staged]:
+                fsync_path(p)
+            target_dir = self.root / bid
+            if target_dir.exists():
+                shutil.rmtree(staged, ignore_errors=True)
+            else:
+                os.rename(staged, target_dir)
+                fsync_path(self.root)
+            return self.get(bid)
+        finally:
+            if staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
+
+    def list(self) -> builtins.list[BaselineInfo]:
+        if not self.root.exists():
+            return []
+        infos = [self._info(p) for p in self.root.iterdir() if (p / MANIFEST).is_file()]
+        return sorted(infos, key=lambda i: (i.manifest.get("created_at", ""), i.id), reverse=True)
+
+    def _info(self, path: Path) -> BaselineInfo:
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise StoreError(f"Baseline {path.name} has an unreadable manifest: {e}") from None
+        return BaselineInfo(path.name, path, manifest)
+
+    def get(self, ref: str) -> BaselineInfo:
+        if (self.root / ref / MANIFEST).is_file():
+            return self._info(self.root / ref)
+        ids = [i.id for i in self.list()]
+        matches = [i for i in ids if i.startswith(ref)]
+        if len(matches) == 1 and len(ref) >= 4:
+            return self._info(self.root / matches[0])
+        raise StoreError(
+            f"No baseline `{ref}`",
+            hint=did_you_mean(ref, ids) or "List them with `sandboxer baseline list`.",
+        )
+
+    def resolve(self, ref: str | None, *, snapshot_id: str | None = None) -> BaselineInfo:
+        """An id (or prefix), a git commit (prefix), or the newest baseline of the snapshot."""
+        infos = self.list()
+        if ref:
+            by_commit = [
+                i
+                for i in infos
+                if (i.manifest.get("commit") or "").startswith(ref)
+                and (snapshot_id is None or i.manifest.get("snapshot_id") == snapshot_id)
+            ]
+            if by_commit and len(ref) >= 7:
+                return by_commit[0]
+            return self.get(ref)
+        matching = [
+            i for i in infos if snapshot_id is None or i.manifest.get("snapshot_id") == snapshot_id
+        ]
+        if not matching:
+            raise StoreError(
+                "No baseline for this snapshot" + (f" ({snapshot_id})" if snapshot_id else ""),
+                hint="Capture one with `sandboxer baseline capture --ref main` (or `--from DIR`).",
+            )
+        return matching[0]
+
+    def verify(self, info: BaselineInfo) -> list[str]:
+        problems = []
+        for name, meta in sorted(info.manifest.get("outputs", {}).items()):
+            path = info.path / meta["file"]
+            if not path.is_file():
+                problems.append(f"{meta['file']}: missing")
+            elif path.stat().st_size != meta["bytes"] or sha256_file(path) != meta["sha256"]:
+                problems.append(f"{meta['file']}: checksum mismatch ({name})")
+        return problems
