@@ -416,7 +416,7 @@ class DockerBackend(SandboxBackend):
                     container,
                     f"did not become healthy within {self.health_timeout:.0f} s",
                 )
-            time.sleep(0.25)
+            time.sleep(0.05)  # each round already costs an inspect and an exec
 
     def _service_error(self, sandbox: str, sname: str, container: Any, what: str) -> Exception:
         try:
