@@ -22,10 +22,16 @@ DEFAULT_CONFIG = "sandboxer.yaml"
 
 class Context:
     def __init__(
-        self, config_path: Path | str = DEFAULT_CONFIG, console: Console | None = None
+        self,
+        config_path: Path | str = DEFAULT_CONFIG,
+        console: Console | None = None,
+        *,
+        store_root: Path | None = None,
     ) -> None:
         self.config_path = Path(config_path)
         self.console = console or NoopConsole()
+        self._store_root = store_root
+        """Overrides ``store.path`` (a baseline run in a git worktree uses the main store)."""
 
     # -- configuration -------------------------------------------------------------------
     @property
@@ -47,6 +53,8 @@ class Context:
 
     @functools.cached_property
     def store(self) -> LocalStore:
+        if self._store_root is not None:
+            return LocalStore(self._store_root)
         root = Path(self.project.store.path)
         return LocalStore((root if root.is_absolute() else self.project_dir / root).resolve())
 
@@ -223,6 +231,13 @@ class Context:
         from sandboxer.sandboxes import Sandboxes
 
         return Sandboxes(self)
+
+    @functools.cached_property
+    def flow(self) -> Any:
+        """The Innovation Pipeline (``sandboxer.flow.Flow``): run, baselines, compare, test."""
+        from sandboxer.flow import Flow
+
+        return Flow(self)
 
     # -- init ----------------------------------------------------------------------------
     def init(

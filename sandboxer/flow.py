@@ -1,0 +1,343 @@
+"""The Innovation Pipeline as one flow: dataset -> sandbox -> run -> tests -> compare.
+
+``sandboxer test`` (the CI entry point) resolves the dataset (or builds it), creates an
+ephemeral sandbox, runs the pipeline, runs the data and code tests, compares the outputs with
+the baseline, writes the reports, and always destroys the sandbox, on failure and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandboxer.baselines import BaselineInfo, BaselineStore
+from sandboxer.errors import ConfigError, InfrastructureError, SandboxerError
+
+if TYPE_CHECKING:
+    from sandboxer.context import Context
+    from sandboxer.pipeline.runner import RunResult
+
+
+@dataclass
+class TestOutcome:
+    passed: bool
+    run: dict[str, Any]
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    compare: dict[str, Any] | None = None
+    reports: dict[str, str] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reasons": self.reasons,
+            "run": self.run,
+            "tests": self.tests,
+            "compare": self.compare,
+            "reports": self.reports,
+        }
+
+
+class Flow:
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    @property
+    def runs_root(self) -> Path:
+        return self.context.store.root / "runs"
+
+    @property
+    def baselines(self) -> BaselineStore:
+        return BaselineStore(self.context.store.root)
+
+    # -- sandboxes -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def ephemeral_sandbox(
+        self,
+        *,
+        dataset: str | None,
+        template: str | None,
+        backend: str | None,
+        prefix: str = "test",
+    ) -> Iterator[str]:
+        """A sandbox that exists for the duration of the block, destroyed on any exit."""
+        name = f"{prefix}-{secrets.token_hex(4)}"
+        try:
+            try:
+                self.context.sandboxes.create(
+                    name, template=template, dataset=dataset, backend=backend
+                )
+            except ConfigError:
+                raise
+            except SandboxerError as e:
+                raise InfrastructureError(
+                    f"Could not create sandbox `{name}`: {e.message}", hint=e.hint
+                ) from e
+            yield name
+        finally:
+            with contextlib.suppress(SandboxerError):
+                self.context.sandboxes.destroy(name)
+
+    def engine_of(self, sandbox: str) -> str:
+        info = self.context.sandboxes.status(sandbox)
+        return "postgres" if "postgres" in info.connections else "duckdb"
+
+    # -- run -----------------------------------------------------------------------------
+    def run(
+        self,
+        sandbox: str | None = None,
+        *,
+        dataset: str | None = None,
+        template: str | None = None,
+        backend: str | None = None,
+    ) -> RunResult:
+        """Run the pipeline in ``sandbox`` (or in an ephemeral one)."""
+        from sandboxer.pipeline.runner import new_run_id, run_pipeline
+
+        if not self.context.project.pipeline.steps:
+            raise ConfigError(
+                "No pipeline steps configured",
+                hint="Add `pipeline: {steps: [...]}` to sandboxer.yaml.",
+            )
+        run_id = new_run_id()
+        run_dir = self.runs_root / run_id
+        if sandbox is not None:
+            return run_pipeline(
+                self.context,
+                sandbox,
+                engine=self.engine_of(sandbox),
+                run_dir=run_dir,
+                console=self.context.console,
+                run_id=run_id,
+            )
+        with self.ephemeral_sandbox(
+            dataset=dataset, template=template, backend=backend, prefix="run"
+        ) as name:
+            return run_pipeline(
+                self.context,
+                name,
+                engine=self.engine_of(name),
+                run_dir=run_dir,
+                console=self.context.console,
+                run_id=run_id,
+            )
+
+    # -- baselines -----------------------------------------------------------------------
+    def capture_baseline(
+        self,
+        *,
+        ref: str | None = None,
+        from_dir: Path | None = None,
+        dataset: str | None = None,
+        template: str | None = None,
+        backend: str | None = None,
+    ) -> BaselineInfo:
+        """Run the pipeline as of git ``ref`` (a worktree) on the same snapshot and store its
+        outputs; or import outputs produced elsewhere (``from_dir``)."""
+        snapshot = self.context.sandboxes.snapshot(dataset)
+        if from_dir is not None:
+            if ref is not None:
+                raise SandboxerError(
+                    "--ref and --from cannot be used together",
+                    hint="Capture from a git ref, or import a directory.",
+                )
+            return self.baselines.publish(
+                from_dir,
+                snapshot_id=snapshot.id,
+                commit=None,
+                dirty=None,
+                origin=f"imported from {from_dir}",
+            )
+        if ref is None:
+            result = self.run(dataset=snapshot.id, template=template, backend=backend)
+            return self._publish_run(result, snapshot.id, origin="working tree")
+        with self.worktree(ref) as worktree_config:
+            from sandboxer.context import Context
+
+            other = Context(
+                worktree_config, self.context.console, store_root=self.context.store.root
+            )
+            result = other.flow.run(dataset=snapshot.id, template=template, backend=backend)
+        return self._publish_run(result, snapshot.id, origin=f"git ref {ref}")
+
+    def _publish_run(self, result: RunResult, snapshot_id: str, origin: str) -> BaselineInfo:
+        if not result.ok:
+            raise SandboxerError(
+                f"The pipeline run {result.run_id} failed ({result.error}); no baseline stored",
+                hint=f"Logs: {result.run_dir / 'logs'}",
+            )
+        git = result.manifest.get("git") or {}
+        return self.baselines.publish(
+            result.run_dir / "outputs",
+            snapshot_id=snapshot_id,
+            commit=git.get("commit"),
+            dirty=git.get("dirty"),
+            origin=origin,
+            run={"run_id": result.run_id},
+        )
+
+    @contextlib.contextmanager
+    def worktree(self, ref: str) -> Iterator[Path]:
+        """A temporary git worktree of the project at ``ref``; yields its config path."""
+        project = self.context.project_dir
+        top = _git(project, "rev-parse", "--show-toplevel")
+        if top is None:
+            raise SandboxerError(
+                f"{project} is not in a git repository",
+                hint="Use `--from DIR` to import outputs instead.",
+            )
+        commit = _git(project, "rev-parse", "--verify", f"{ref}^{{commit}}")
+        if commit is None:
+            raise SandboxerError(
+                f"Unknown git ref `{ref}`", hint="Use a branch, tag or commit, e.g. `--ref main`."
+            )
+        tmp = Path(tempfile.mkdtemp(prefix="sandboxer-baseline-"))
+        tree = tmp / "tree"
+        try:
+            if _git(Path(top), "worktree", "add", "--detach", str(tree), commit) is None:
+                raise InfrastructureError(f"git worktree add failed for `{ref}`")
+            rel = self.context.config_path.resolve().relative_to(Path(top).resolve())
+            config = tree / rel
+            if not config.exists():
+                raise ConfigError(
+                    f"{rel} does not exist at `{ref}`",
+                    hint="Capture from a ref that has the pipeline config.",
+                )
+            yield config
+        finally:
+            _git(Path(top), "worktree", "remove", "--force", str(tree))
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- compare -------------------------------------------------------------------------
+    def compare(
+        self,
+        run_dir: Path,
+        *,
+        baseline: str | None = None,
+        samples: int = 0,
+        snapshot_id: str | None = None,
+    ) -> Any:
+        from sandboxer.compare import compare_outputs
+
+        pipeline = self.context.project.pipeline
+        base = self.baselines.resolve(baseline, snapshot_id=snapshot_id)
+        problems = self.baselines.verify(base)
+        if problems:
+            raise SandboxerError(
+                f"Baseline {base.id} is corrupt: {problems[0]}", hint="Capture it again."
+            )
+        outputs = {
+            name: (list(out.key) if out.key else None, out.compare)
+            for name, out in pipeline.outputs.items()
+        }
+        result = compare_outputs(base.outputs_dir, run_dir / "outputs", outputs, samples=samples)
+        with contextlib.suppress(AttributeError):
+            result.baseline_id = base.id
+        return result
+
+    def latest_run(self) -> Path:
+        runs = sorted(
+            (p for p in self.runs_root.glob("*") if (p / "run.json").exists()),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        if not runs:
+            raise SandboxerError("No pipeline runs yet", hint="Run `sandboxer run` first.")
+        return runs[0]
+
+    # -- test ----------------------------------------------------------------------------
+    def test(
+        self,
+        *,
+        dataset: str | None = None,
+        baseline: str | None = None,
+        template: str | None = None,
+        backend: str | None = None,
+        report_dir: Path | None = None,
+        samples: int = 0,
+    ) -> TestOutcome:
+        from sandboxer.compare.reports import render_terminal, write_reports
+        from sandboxer.pipeline.runner import new_run_id, run_pipeline
+        from sandboxer.pipeline.tests import run_code_tests, run_data_tests
+
+        console = self.context.console
+        pipeline = self.context.project.pipeline
+        if not pipeline.steps:
+            raise ConfigError(
+                "No pipeline steps configured",
+                hint="Add `pipeline: {steps: [...]}` to sandboxer.yaml.",
+            )
+        try:
+            snapshot = self.context.sandboxes.snapshot(dataset)
+        except ConfigError:
+            raise
+        except SandboxerError as e:
+            raise InfrastructureError(
+                f"Could not resolve the dataset: {e.message}", hint=e.hint
+            ) from e
+        run_id = new_run_id()
+        run_dir = self.runs_root / run_id
+        reasons: list[str] = []
+        tests: list[dict[str, Any]] = []
+        with self.ephemeral_sandbox(
+            dataset=snapshot.id, template=template, backend=backend
+        ) as name:
+            result = run_pipeline(
+                self.context,
+                name,
+                engine=self.engine_of(name),
+                run_dir=run_dir,
+                console=console,
+                run_id=run_id,
+            )
+            if result.ok and pipeline.code_tests:
+                code = run_code_tests(self.context, name, pipeline.code_tests)
+                tests.append(_test_json(code))
+        if not result.ok:
+            reasons.append(result.error or "the pipeline run failed")
+            return TestOutcome(False, result.to_json(), tests, None, {}, reasons)
+        tests += [_test_json(t) for t in run_data_tests(pipeline, run_dir / "outputs")]
+        failed_tests = [t for t in tests if not t["passed"]]
+        for t in failed_tests:
+            reasons.append(
+                f"test {t['name']} failed"
+                + (f" ({t['failing_rows']} rows)" if t.get("failing_rows") else "")
+            )
+        compared = self.compare(
+            run_dir, baseline=baseline, samples=samples, snapshot_id=snapshot.id
+        )
+        render_terminal(compared, console)
+        reports = write_reports(compared, report_dir or run_dir / "reports")
+        if not compared.passed:
+            reasons.append("outputs differ from the baseline beyond tolerance")
+        return TestOutcome(
+            not reasons,
+            result.to_json(),
+            tests,
+            compared.to_json(),
+            {k: str(v) for k, v in reports.items()},
+            reasons,
+        )
+
+
+def _test_json(test: Any) -> dict[str, Any]:
+    data: dict[str, Any] = test.to_json() if hasattr(test, "to_json") else dict(test.__dict__)
+    data["passed"] = data.get("status") == "passed"
+    return data
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
