@@ -432,6 +432,9 @@ def gc(ctx: click.Context) -> None:
 from sandboxer.cli import sandbox as _sandbox_commands  # noqa: E402 - registers on `cli`
 
 _sandbox_commands.register(cli)
+from sandboxer.cli import pipeline as _pipeline_commands  # noqa: E402
+
+_pipeline_commands.register(cli)
 
 
 def _size(n: int) -> str:
