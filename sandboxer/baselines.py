@@ -165,8 +165,8 @@ class BaselineStore:
             )
         return matching[0]
 
-    def verify(self, info: BaselineInfo) -> list[str]:
-        problems = []
+    def verify(self, info: BaselineInfo) -> builtins.list[str]:
+        problems: builtins.list[str] = []
         for name, meta in sorted(info.manifest.get("outputs", {}).items()):
             path = info.path / meta["file"]
             if not path.is_file():

@@ -25,6 +25,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sandboxer.pipeline.config import Pipeline
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 """Dataset names become directory names and labels: a conservative allowlist."""
 
@@ -221,6 +223,9 @@ class Project(Strict):
     store: Store = Field(default_factory=Store)
     datasets: dict[str, Dataset] = Field(default_factory=dict)
     sandbox: SandboxDefaults = Field(default_factory=SandboxDefaults)
+    pipeline: Pipeline = Field(default_factory=Pipeline)
+    """The team's pipeline: steps run in a sandbox, outputs, data tests
+    (``sandboxer.pipeline.config``)."""
 
     @field_validator("datasets")
     @classmethod
