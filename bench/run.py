@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, str] = {
     "subset_tpch": "subset_tpch",
     "load_postgres": "load_postgres",
     "redact_tpch": "redact_tpch",
+    "compare_tpch": "compare_tpch",
     "create_sandbox": "create_sandbox",
 }
 

@@ -551,6 +551,13 @@ def _file_stamps(
         for directory in missing:
             directory.mkdir()
             sandbox.make_writable(directory)
+        # The output's own directory must be writable by the sandbox's user even when an
+        # earlier run (another backend, another user) created it: steps write a temporary
+        # file there and rename it.
+        if path.parent != project_dir and path.parent not in missing:
+            sandbox.make_writable(path.parent)
+            if path.exists():
+                sandbox.make_writable(path)
         stamps[name] = path.stat().st_mtime_ns if path.exists() else None
     return stamps
 
