@@ -24,6 +24,12 @@ from sandboxer.snapshot.store import fsync_path
 from sandboxer.snapshot.writer import sha256_file
 
 MANIFEST = "baseline.json"
+
+
+class BaselineMissing(StoreError):
+    exit_code = 2
+
+
 FORMAT = "sandboxer.baseline/1"
 
 
@@ -159,7 +165,8 @@ class BaselineStore:
             i for i in infos if snapshot_id is None or i.manifest.get("snapshot_id") == snapshot_id
         ]
         if not matching:
-            raise StoreError(
+            # Nothing to compare with is a set-up problem, not a failed comparison: exit 2.
+            raise BaselineMissing(
                 "No baseline for this snapshot" + (f" ({snapshot_id})" if snapshot_id else ""),
                 hint="Capture one with `sandboxer baseline capture --ref main` (or `--from DIR`).",
             )
