@@ -38,6 +38,7 @@ ROUNDS = 10
 _CHUNK = 1 << 16  # rows per numpy pass: keeps the working set in cache
 _WINDOW = 20  # digits/letters per Feistel block of a string (halves <= 26**10 < 2**48)
 _STRIDE = 10
+_COUNT_BLOCK = 1 << 22  # bytes per block of a running count
 
 # Two-digit country calling codes; 1 and 7 are the one-digit ones, everything else has three.
 _CC2 = frozenset(
@@ -56,63 +57,119 @@ def _round_keys(key: bytes, domain: str) -> tuple[tuple[int, int], ...]:
     return tuple(keys)
 
 
-def _prf(k0: int, k1: int, m1: U64, m2: U64) -> U64:
-    """SipHash-1-3 rounds over the words (m1, m2) under the key (k0, k1), elementwise."""
-    import numpy as np
+_MASK64 = (1 << 64) - 1
+_SIP_INIT = (0x736F6D6570736575, 0x646F72616E646F6D, 0x6C7967656E657261, 0x7465646279746573)
 
-    u = np.uint64
 
-    def rotl(x: U64, r: int) -> U64:
-        out: U64 = (x << u(r)) | (x >> u(64 - r))
-        return out
+def _rotl_int(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & _MASK64
 
-    n = len(m1)
-    v0 = np.full(n, k0 ^ 0x736F6D6570736575, dtype=np.uint64)
-    v1 = np.full(n, k1 ^ 0x646F72616E646F6D, dtype=np.uint64)
-    v2 = np.full(n, k0 ^ 0x6C7967656E657261, dtype=np.uint64)
-    v3 = np.full(n, k1 ^ 0x7465646279746573, dtype=np.uint64)
 
-    def sipround() -> None:
-        nonlocal v0, v1, v2, v3
+def _sipround_int(v0: int, v1: int, v2: int, v3: int) -> tuple[int, int, int, int]:
+    v0 = (v0 + v1) & _MASK64
+    v1 = _rotl_int(v1, 13) ^ v0
+    v0 = _rotl_int(v0, 32)
+    v2 = (v2 + v3) & _MASK64
+    v3 = _rotl_int(v3, 16) ^ v2
+    v0 = (v0 + v3) & _MASK64
+    v3 = _rotl_int(v3, 21) ^ v0
+    v2 = (v2 + v1) & _MASK64
+    v1 = _rotl_int(v1, 17) ^ v2
+    v2 = _rotl_int(v2, 32)
+    return v0, v1, v2, v3
+
+
+class _SipHash:
+    """SipHash-1-3 over two 64-bit words per element, in preallocated buffers.
+
+    Every step writes into its operand (``out=``): the state is four arrays and one scratch array
+    for the rotations, whatever the number of rounds, so a chunk of a few thousand values stays in
+    cache. A word that is the same for every element (the tweak of a string pattern) is absorbed
+    in Python integers before the arrays are touched.
+    """
+
+    def __init__(self, n: int) -> None:
+        import numpy as np
+
+        self.v = [np.empty(n, np.uint64) for _ in range(4)]
+        self.t = np.empty(n, np.uint64)
+
+    def _rotl(self, x: U64, r: int) -> None:
+        import numpy as np
+
+        np.right_shift(x, np.uint64(64 - r), out=self.t)
+        np.left_shift(x, np.uint64(r), out=x)
+        np.bitwise_or(x, self.t, out=x)
+
+    def _round(self) -> None:
+        v0, v1, v2, v3 = self.v
         v0 += v1
-        v1 = rotl(v1, 13)
+        self._rotl(v1, 13)
         v1 ^= v0
-        v0 = rotl(v0, 32)
+        self._rotl(v0, 32)
         v2 += v3
-        v3 = rotl(v3, 16)
+        self._rotl(v3, 16)
         v3 ^= v2
         v0 += v3
-        v3 = rotl(v3, 21)
+        self._rotl(v3, 21)
         v3 ^= v0
         v2 += v1
-        v1 = rotl(v1, 17)
+        self._rotl(v1, 17)
         v1 ^= v2
-        v2 = rotl(v2, 32)
+        self._rotl(v2, 32)
 
-    for m in (m1, m2):
-        v3 ^= m
-        sipround()
-        v0 ^= m
-    v2 ^= u(0xFF)
-    sipround()
-    sipround()
-    sipround()
-    out: U64 = v0 ^ v1 ^ v2 ^ v3
-    return out
+    def prf(self, k0: int, k1: int, m1: int | U64, m2: U64, out: U64) -> U64:
+        """SipHash-1-3 of the words (m1, m2) under the key (k0, k1), elementwise, into ``out``."""
+        import numpy as np
+
+        init = (k0 ^ _SIP_INIT[0], k1 ^ _SIP_INIT[1], k0 ^ _SIP_INIT[2], k1 ^ _SIP_INIT[3])
+        v0, v1, v2, v3 = self.v
+        if isinstance(m1, int):
+            s0, s1, s2, s3 = _sipround_int(init[0], init[1], init[2], init[3] ^ m1)
+            for v, x in zip(self.v, (s0 ^ m1, s1, s2, s3), strict=True):
+                v.fill(x)
+        else:
+            for v, x in zip(self.v, init, strict=True):
+                v.fill(x)
+            v3 ^= m1
+            self._round()
+            v0 ^= m1
+        v3 ^= m2
+        self._round()
+        v0 ^= m2
+        v2 ^= np.uint64(0xFF)
+        self._round()
+        self._round()
+        self._round()
+        np.bitwise_xor(v0, v1, out=out)
+        out ^= v2
+        out ^= v3
+        return out
 
 
-def _feistel(big_a: U64, big_b: U64, a: U64, b: U64, tweak: U64, keys: Any) -> tuple[U64, U64]:
-    """Encrypt (A, B) in [0, a) x [0, b) with alternating modular-addition rounds."""
+def _feistel(
+    big_a: U64, big_b: U64, a: int | U64, b: int | U64, tweak: int | U64, keys: Any
+) -> tuple[U64, U64]:
+    """Encrypt (A, B) in [0, a) x [0, b) with alternating modular-addition rounds.
+
+    ``a``, ``b`` and ``tweak`` are per element, or Python ints shared by every element.
+    """
     import numpy as np
 
     big_a = big_a.copy()
     big_b = big_b.copy()
+    sip = _SipHash(len(big_a))
+    f = np.empty(len(big_a), np.uint64)
     for i, (k0, k1) in enumerate(keys):
         if i % 2 == 0:
-            big_a += _prf(k0, k1, tweak, big_b) % a
+            sip.prf(k0, k1, tweak, big_b, f)
+            np.remainder(f, a, out=f)
+            big_a += f
             np.subtract(big_a, a, out=big_a, where=big_a >= a)
         else:
-            big_b += _prf(k0, k1, tweak, big_a) % b
+            sip.prf(k0, k1, tweak, big_a, f)
+            np.remainder(f, b, out=f)
+            big_b += f
             np.subtract(big_b, b, out=big_b, where=big_b >= b)
     return big_a, big_b
 
@@ -204,16 +261,17 @@ class Numerals:
     """The ASCII digits and letters of a string column as flat numeral arrays, editable in place.
 
     ``vals[first[r] + k]`` is the k-th digit/letter of row r (0-9 or 0-25), ``radix`` 10 or 26.
-    Every other byte (separators, spaces, non-ASCII characters) is kept as is.
+    Every other byte (separators, spaces, non-ASCII characters) is kept as is. One byte per
+    numeral and per array: a phone column costs a few bytes per character, not a few words.
     """
 
     array: Any  # pyarrow LargeStringArray
     data: Any  # uint8 copy of the data buffer
-    pos: Any  # byte position of each numeral in ``data``
-    base: Any  # b"0", b"A" or b"a" per numeral
-    vals: Any  # uint64 numeral values
-    radix: Any  # uint64 10 or 26
-    row: Any  # row of each numeral
+    numeral: Any  # bool per byte of ``data[start:]``: the byte is a digit or a letter
+    start: int  # first byte of the rows in ``data``
+    base: Any  # uint8 ord("0"), ord("A") or ord("a") per numeral
+    vals: Any  # uint8 numeral values
+    radix: Any  # uint8 10 or 26
     first: Any  # index in ``vals`` of each row's first numeral
     count: Any  # numerals per row
 
@@ -234,17 +292,23 @@ class Numerals:
         data = np.frombuffer(data_buf, dtype=np.uint8).copy() if data_buf else np.zeros(0, np.uint8)
         start, end = int(offsets[0]), int(offsets[-1])
         body = data[start:end]
-        digit = (body >= 48) & (body <= 57)
-        upper = (body >= 65) & (body <= 90)
-        lower = (body >= 97) & (body <= 122)
-        pos = np.flatnonzero(digit | upper | lower)
-        base = np.where(digit[pos], 48, np.where(upper[pos], 65, 97)).astype(np.uint8)
-        vals = (body[pos] - base).astype(np.uint64)
-        radix = np.where(digit[pos], 10, 26).astype(np.uint64)
-        row = np.repeat(np.arange(n), np.diff(offsets))[pos]
-        count = np.bincount(row, minlength=n).astype(np.int64)
-        first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
-        return cls(array, data, pos + start, base, vals, radix, row, first, count)
+        kinds, kind_base, kind_radix = _kind_tables()
+        kind = kinds[body]
+        numeral = kind != 0
+        kind = kind[numeral]
+        base = kind_base[kind]
+        vals = body[numeral] - base
+        radix = kind_radix[kind]
+        before = _count_before(numeral, offsets - start)
+        first, count = before[:-1], np.diff(before)
+        return cls(array, data, numeral, start, base, vals, radix, first, count)
+
+    @property
+    def row(self) -> Any:
+        """The row of each numeral."""
+        import numpy as np
+
+        return np.repeat(np.arange(len(self.count)), self.count)
 
     def at(self, rows: Any, rank: Any) -> Any:
         """Flat indices of numeral ``rank`` of ``rows`` (callers mask ranks beyond the count)."""
@@ -253,25 +317,31 @@ class Numerals:
         return np.minimum(self.first[rows] + rank, max(len(self.vals) - 1, 0))
 
     def to_series(self, name: str) -> pl.Series:
-        import numpy as np
         import polars as pl
         import pyarrow as pa
 
-        self.data[self.pos] = self.base + self.vals.astype(np.uint8)
+        body = self.data[self.start : self.start + len(self.numeral)]
+        body[self.numeral] = self.base + self.vals
         buffers = self.array.buffers()
         out = pa.Array.from_buffers(
             pa.large_string(),
             len(self.array),
-            [buffers[0], buffers[1], pa.py_buffer(self.data.tobytes())],
+            [buffers[0], buffers[1], pa.py_buffer(self.data)],
             offset=self.array.offset,
         )
         return pl.Series(name, out, dtype=pl.String)
 
     def encrypt(self, start: Any, stop: Any, key: bytes, domain: str) -> None:
-        """Permute the numerals of ranks ``[start[r], stop[r])`` of every row, in place."""
+        """Permute the numerals of ranks ``[start[r], stop[r])`` of every row, in place.
+
+        Windows of 20 numerals, swept forward then backward with a stride of 10. Within one step,
+        rows are grouped by window width: each group is a dense ``(rows, width)`` matrix, and a
+        group whose rows share one digit/letter pattern (a phone column: all of them) runs the
+        Feistel network with the radixes and tweak as plain integers.
+        """
         import numpy as np
 
-        n_rows = len(start)
+        keys = _round_keys(bytes(key), "str/" + domain)
         length = np.maximum(stop - start, 0)
         last = np.where(length > _WINDOW, -(-(length - _WINDOW) // _STRIDE) * _STRIDE, 0)
         top = int(last.max()) if len(last) else 0
@@ -279,57 +349,86 @@ class Numerals:
         backward = [(s, s < last) for s in range(top - _STRIDE, -1, -_STRIDE)]
         for sweep, steps in enumerate((forward, backward)):
             for s, selected in steps:
-                for lo in range(0, n_rows, _CHUNK):
-                    rows = lo + np.flatnonzero(selected[lo : lo + _CHUNK])
-                    if not len(rows):
-                        continue
-                    self._window(
-                        rows,
-                        start[rows] + s,
-                        np.minimum(_WINDOW, length[rows] - s),
-                        s,
-                        sweep,
-                        key,
-                        domain,
-                    )
+                rows = np.flatnonzero(selected)
+                if not len(rows):
+                    continue
+                width = np.minimum(_WINDOW, length[rows] - s)
+                begin = self.first[rows] + start[rows] + s
+                widths = np.unique(width)
+                for w in widths:
+                    group = begin if len(widths) == 1 else begin[width == w]
+                    for lo in range(0, len(group), _CHUNK):
+                        self._window(group[lo : lo + _CHUNK], int(w), s, sweep, keys)
 
-    def _window(
-        self, rows: Any, begin: Any, width: Any, s: int, sweep: int, key: bytes, domain: str
-    ) -> None:
+    def _window(self, begin: Any, width: int, s: int, sweep: int, keys: Any) -> None:
+        """Encrypt the ``width`` numerals from flat index ``begin`` of each row (one block each)."""
         import numpy as np
 
         u = np.uint64
-        n = len(rows)
+        idx = begin[:, None] + np.arange(width)
+        digits = self.vals[idx]
+        letter = self.radix[idx] == 26
         half = (width + 1) // 2
-        big_a, big_b = np.zeros(n, u), np.zeros(n, u)
-        a, b = np.ones(n, u), np.ones(n, u)
-        letters = np.zeros(n, u)
-        flat = []
-        for j in range(_WINDOW):
-            live = j < width
-            if not live.any():
-                break
-            idx = self.at(rows, begin + j)
-            flat.append((idx, live))
-            r = np.where(live, self.radix[idx], u(1))
-            v = np.where(live, self.vals[idx], u(0))
-            in_a = j < half
-            big_a = np.where(in_a, big_a * r + v, big_a)
-            a = np.where(in_a, a * r, a)
-            big_b = np.where(in_a, big_b, big_b * r + v)
-            b = np.where(in_a, b, b * r)
-            letters |= (r == u(26)).astype(u) << u(j)
-        tweak = letters | (width.astype(u) << u(20)) | (u(s) << u(28)) | (u(sweep) << u(44))
-        big_a, big_b = permute_pair(big_a, big_b, a, b, tweak, key, "str/" + domain)
-        for j in range(len(flat) - 1, -1, -1):
-            idx, live = flat[j]
-            r = np.where(live, self.radix[idx], u(1))
-            in_a = j < half
-            src = np.where(in_a, big_a, big_b)
-            digit = src % r
-            big_a = np.where(in_a, big_a // r, big_a)
-            big_b = np.where(in_a, big_b, big_b // r)
-            self.vals[idx[live]] = digit[live]
+        radix: list[Any]
+        letters: int | U64
+        if (letter == letter[0]).all():
+            radix = [26 if x else 10 for x in letter[0]]
+            letters = sum(1 << j for j in range(width) if radix[j] == 26)
+        else:
+            radix = [np.where(letter[:, j], u(26), u(10)) for j in range(width)]
+            letters = (letter.astype(u) << np.arange(width, dtype=u)).sum(axis=1, dtype=u)
+        halves = []
+        for lo, hi in ((0, half), (half, width)):
+            big = np.zeros(len(begin), u)
+            size: int | U64 = 1
+            for j in range(lo, hi):
+                big *= radix[j]
+                big += digits[:, j]
+                size = size * radix[j]
+            halves.append((big, size))
+        (big_a, a), (big_b, b) = halves
+        extra = (width << 20) | (s << 28) | (sweep << 44)
+        tweak = letters | extra if isinstance(letters, int) else letters | u(extra)
+        big_a, big_b = _feistel(big_a, big_b, a, b, tweak, keys)
+        digit = np.empty(len(begin), u)
+        for j in range(width - 1, -1, -1):
+            src = big_a if j < half else big_b
+            np.divmod(src, radix[j], out=(src, digit))
+            digits[:, j] = digit
+        self.vals[idx] = digits
+
+
+def _count_before(mask: Any, positions: Any) -> Any:
+    """How many of ``mask[:p]`` are true, for each ``p`` of the ascending ``positions``.
+
+    A running count taken block by block: one count per byte of a large column would cost eight
+    times the column. Summing the mask's bytes is several times faster than summing booleans.
+    """
+    import numpy as np
+
+    out = np.zeros(len(positions), np.int64)
+    carry = 0
+    for lo in range(0, len(mask), _COUNT_BLOCK):
+        hi = min(lo + _COUNT_BLOCK, len(mask))
+        seen = np.cumsum(mask[lo:hi].view(np.uint8), dtype=np.int64)
+        i, j = np.searchsorted(positions, [lo + 1, hi + 1])
+        out[i:j] = carry + seen[positions[i:j] - 1 - lo]
+        carry += int(seen[-1])
+    return out
+
+
+@lru_cache(maxsize=1)
+def _kind_tables() -> tuple[Any, Any, Any]:
+    """Byte -> kind (0 other, 1 digit, 2 upper, 3 lower); kind -> first byte; kind -> radix."""
+    import numpy as np
+
+    kinds = np.zeros(256, np.uint8)
+    kinds[ord("0") : ord("9") + 1] = 1
+    kinds[ord("A") : ord("Z") + 1] = 2
+    kinds[ord("a") : ord("z") + 1] = 3
+    base = np.array([0, ord("0"), ord("A"), ord("a")], np.uint8)
+    radix = np.array([1, 10, 26, 26], np.uint8)
+    return kinds, base, radix
 
 
 def format_strings(series: pl.Series, key: bytes, domain: str) -> pl.Series:

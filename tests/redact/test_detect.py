@@ -402,6 +402,30 @@ def test_find_spans_counts_each_entity_per_row() -> None:
     assert sum(rows[5].values()) == 0
 
 
+def test_rows_without_spans_do_not_change_how_others_are_read() -> None:
+    # The rules run only on rows where some pattern matches: a batch must read like its rows.
+    texts = pl.Series(
+        [
+            "furiously regular deposits",
+            "mail a@b.io, card 4111 1111 1111 1111",
+            None,
+            "order 4111111111111112 (not Luhn)",
+            "",
+            "Dear Anna Schmidt, call +49 30 1234 5678",
+            "\x00 nul and \x01 marker bytes",
+        ]
+    )
+    batch = find_spans(texts)
+    scrubbed = pl.DataFrame({"t": texts}).select(scrub_expr("t", extra_literals=["regular"]))["t"]
+    for i in range(texts.len()):
+        one = texts.slice(i, 1)
+        assert batch.row(i) == find_spans(one).row(0)
+        alone = pl.DataFrame({"t": one}).select(scrub_expr("t", extra_literals=["regular"]))
+        assert scrubbed[i] == alone["t"][0]
+    assert scrubbed[0] == "furiously [REDACTED] deposits"
+    assert scrubbed[1] == "mail [EMAIL], card [CARD]"
+
+
 # --------------------------------------------------------------------------------------------
 # JSON
 # --------------------------------------------------------------------------------------------

@@ -135,6 +135,85 @@ def test_short_key_is_refused() -> None:
         RedactionContext(key=b"short", entity=None)
 
 
+# Pseudonyms are forever: snapshots built before a change must keep joining with snapshots built
+# after it. These outputs were recorded for KEY; a faster implementation must reproduce them.
+PINNED: list[tuple[str, Entity | None, dict[str, object], list[object], list[object]]] = [
+    ("hash", Entity.email, {}, ["anna@example.com", "Jörg Müller", "", None, "x"],
+     ["f5d489ed699f1983", "d8259f02ba84c650", "", None, "3993916a40b8d7ef"]),
+    ("hash", Entity.email, {"output": "int"}, ["anna@example.com", "Jörg Müller", "", None, "x"],
+     [8856967443563646145, 7787514860199371560, 9069278270850260111, None, 2074409783638387703]),
+    ("hash", None, {}, [1, -5, None, 2**40, 127], [7, -4, None, 8318942339801, 101]),
+    ("fake", Entity.person_name, {}, ["Anna Schmidt", "12 Main St", "Bob"],
+     ["Betty Weeks", "Jerome Hobbs", "Javier Valdez"]),
+    ("fake", Entity.address, {}, ["Anna Schmidt", "12 Main St", "Bob"],
+     ["134 Weiss Greens", "92 Duarte Vista", "61 Caldwell Route"]),
+    ("fake", Entity.email, {}, ["Anna Schmidt", "12 Main St", "Bob"],
+     ["patricia.huerta.2a44f1465ec3@example.net", "darrell.kaiser.61e1ea1cbcf1@example.com",
+      "melvin.rangel.f5e082158bbc@example.com"]),
+    ("fake", Entity.username, {}, ["Anna Schmidt", "12 Main St", "Bob"],
+     ["alucero0818b0ed8465", "strevinoab4cca156ec2", "cklein3aa5c67a785a"]),
+    ("fake", Entity.phone, {},
+     ["+49 30 1234567", "(555) 123-4567", "0044 20 7946 0958", "030/123456-78", None, ""],
+     ["+49 15 4540944", "(228) 235-1372", "0044 21 9517 0922", "081/812353-33", None, ""]),
+    ("format", None, {}, ["+49 30 1234567", "25-989-741-2988"],
+     ["+27 20 3201555", "91-025-603-8044"]),
+    ("fake", Entity.credit_card, {}, ["4111 1111 1111 1111", "378282246310005"],
+     ["4138 9439 9808 2208", "334257223024418"]),
+    ("fake", Entity.iban, {}, ["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432"],
+     ["DE07 4114 0382 2198 8409 65", "GB11XHGZ79130155925679"]),
+    ("format", Entity.national_id, {},
+     ["AB-123-cd", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ", "Straße 12b", "123-45-6789"],
+     ["WQ-359-iu", "ayfzjzkgiivvmdsmjimjobgute5798073037NCENVXBUWH", "Ywtqßr 65g", "490-52-8776"]),
+    # One window width, several digit/letter patterns; a value longer than one window.
+    ("format", Entity.national_id, {},
+     ["AB12", "1234", "ab1C", "zz-zz", "X1y2Z3a4B5c6D7e8F9g0H1i2"],
+     ["BL08", "8243", "sd3X", "fx-nd", "G9z4B5o5U4o5C6s4H9x1U7j9"]),
+    ("date_shift", None, {}, [dt.date(1990, 5, 17)], [dt.date(1990, 6, 10)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("strategy", "entity", "params", "values", "expected"), PINNED)
+def test_pseudonyms_never_change(
+    strategy: str,
+    entity: Entity | None,
+    params: dict[str, object],
+    values: list[object],
+    expected: list[object],
+) -> None:
+    assert apply(strategy, pl.Series("c", values), ctx(entity), params).to_list() == expected
+
+
+def test_repeated_values_are_hashed_like_distinct_ones() -> None:
+    # Long enough for the hash-each-distinct-value-once path, whose join must keep row order.
+    distinct = ["ACTIVE", "closed", None, ""]
+    out = apply("hash", pl.Series("c", distinct * 10_000), ctx(Entity.credit_card))
+    assert out.head(4).to_list() == ["17fff3fa517f867a", "af2239bc54fc0d9b", None, ""]
+    assert (
+        out.to_list()
+        == apply("hash", pl.Series("c", distinct), ctx(Entity.credit_card)).to_list() * 10_000
+    )
+    words = keyed.keyed_frame(
+        pl.Series("c", distinct * 10_000), KEY, "fake/x", words=3, hex_chars=12
+    )
+    alone = keyed.keyed_frame(pl.Series("c", distinct), KEY, "fake/x", words=3, hex_chars=12)
+    assert words.equals(pl.concat([alone] * 10_000))
+
+
+def test_keyed_words_never_change() -> None:
+    values = pl.Series("c", ["anna@example.com", "Jörg Müller", "", None, "x"])
+    words = keyed.keyed_frame(values, KEY, "fake/x", words=3, hex_chars=12)
+    assert words.rows() == [
+        (2814183092118824502, 1474792956652813186, 12101782957077815485, "8ae8abfb34fd"),
+        (5582135641160142128, 3357198398608315162, 3555314443180606222, "c2f835217182"),
+        (9053698416483555928, 18059840585306551921, 16396900540586584129, "74fef8c15c7f"),
+        (None, None, None, None),
+        (7455691960993980931, 7844654079285124001, 2692457117769832489, "b99652c4d1c5"),
+    ]
+    assert keyed.keyed_hex(values, KEY, "fake/x", 64)[0] == (
+        "270dfc9cb2a72636147784615a89fb82a7f22b7b417fe0bd8ae8abfb34fdc836"
+    )
+
+
 # --- joins and uniqueness -----------------------------------------------------------------------
 
 

@@ -121,7 +121,7 @@ TITLE_NAME_SPAN = (
 
 def digits(expr: pl.Expr) -> pl.Expr:
     """Only the ASCII digits of a string."""
-    return expr.str.replace_all(r"[^0-9]", "")
+    return expr.str.replace_all(r"[^0-9]+", "")
 
 
 def luhn_valid(expr: pl.Expr, *, min_digits: int = 13) -> pl.Expr:

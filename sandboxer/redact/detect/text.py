@@ -133,8 +133,49 @@ def _literals(extra_literals: list[str] | None) -> list[str]:
     return sorted(kept, key=lambda s: (-len(s), s))
 
 
+@functools.cache
+def _any_span() -> str:
+    """One pattern that matches wherever any rule's pattern matches."""
+    return "|".join(f"(?:{rule.pattern})" for rule in span_rules())
+
+
 def _pipeline(texts: pl.Series, literals: tuple[str, ...], *, count: bool) -> pl.DataFrame:
     """Apply every rule in order; the scrubbed text in ``_t`` and, if asked, per-rule counts.
+
+    Most rows of a text column hold no span at all. One pass of the union of the rule patterns
+    finds the rows where some rule matches; the rules run on those rows only. A row where no
+    pattern matches is left unchanged by every rule (each rule sees the text the previous ones
+    left, which is then the original), so it keeps its text and counts zero.
+    """
+    import polars as pl
+
+    t = pl.col("_t")
+    prepared = pl.DataFrame({"_t": texts.cast(pl.String)}).with_columns(
+        t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd")
+    )
+    if literals:
+        prepared = prepared.with_columns(
+            t.str.replace_many(
+                list(literals),
+                ["[REDACTED]"] * len(literals),
+                ascii_case_insensitive=True,
+                leftmost=True,
+            )
+        )
+    hit = prepared.get_column("_t").str.contains(_any_span()).fill_null(False)
+    if hit.all():
+        return _apply_rules(prepared, count=count)
+    done = _apply_rules(prepared.filter(hit), count=count)
+    rows = hit.arg_true()
+    columns = [prepared.get_column("_t").scatter(rows, done.get_column("_t"))]
+    for name in done.columns[1:] if count else ():
+        zeros = pl.zeros(prepared.height, dtype=done.schema[name], eager=True).alias(name)
+        columns.append(zeros.scatter(rows, done.get_column(name)))
+    return pl.DataFrame(columns)
+
+
+def _apply_rules(prepared: pl.DataFrame, *, count: bool) -> pl.DataFrame:
+    """The rules in order over ``prepared`` (``_t``), then the per-rule counts ``_n{i}``.
 
     Each step materialises its text before the next one reads it. Written as one nested
     expression, a step that reads its input twice (the candidate test and the marking) would
@@ -143,17 +184,7 @@ def _pipeline(texts: pl.Series, literals: tuple[str, ...], *, count: bool) -> pl
     import polars as pl
 
     t = pl.col("_t")
-    frame = pl.DataFrame({"_t": texts.cast(pl.String)}).lazy()
-    frame = frame.with_columns(t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd"))
-    if literals:
-        frame = frame.with_columns(
-            t.str.replace_many(
-                list(literals),
-                ["[REDACTED]"] * len(literals),
-                ascii_case_insensitive=True,
-                leftmost=True,
-            )
-        )
+    frame = prepared.lazy()
     names: list[str] = []
     for i, rule in enumerate(span_rules()):
         name = f"_n{i}"

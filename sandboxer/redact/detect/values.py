@@ -17,6 +17,7 @@ metadata, IP address parsing, national-id check digits) run in Python on at most
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -56,43 +57,76 @@ def string_values(series: pl.Series) -> pl.Series:
 
 
 def score_strings(values: pl.Series) -> list[ValueScore]:
-    """Score a string sample (already stripped, no nulls, no empty strings) for every entity."""
+    """Score a string sample (already stripped, no nulls, no empty strings) for every entity.
+
+    The sample is read in stages, each materialised before the next: polars does not share a
+    subexpression between the rules of one ``select``, so the digits of each value are extracted
+    once into a column instead of once per rule. Checksums (Luhn, mod-97) run only on the rows
+    that have the shape they validate, and a sample without a digit skips every rule that needs
+    one.
+    """
     import polars as pl
 
     if values.len() == 0:
         return []
     v = pl.col("v")
-    compact = v.str.replace_all(r"[ \-]", "")
-    # "+1-562-421-7787x9224": the extension is not part of the number.
-    phone = v.str.replace(r"\s*(?:x|ext\.?|#)\s*\d{1,6}$", "")
+    frame = pl.DataFrame({"v": values}).with_columns(
+        # "+1-562-421-7787x9224": the extension is not part of the number.
+        phone=v.str.replace(r"\s*(?:x|ext\.?|#)\s*\d{1,6}$", ""),
+        has_digit=v.str.contains(r"\d"),
+    )
     exprs: dict[str, pl.Expr] = {
         "email": v.str.contains(P.EMAIL_VALUE),
         "email_shape": v.str.contains("@", literal=True),
-        "card": v.str.contains(P.CARD_VALUE) & P.luhn_valid(v, min_digits=P.CARD_VALUE_MIN_DIGITS),
-        "card_shape": v.str.contains(r"^[\d \-]{12,23}$") & P.digit_count_between(v, 12, 19),
-        "iban": P.iban_valid(v),
-        "iban_shape": compact.str.to_uppercase().str.contains(P.IBAN_VALUE),
-        "phone": phone,
-        "phone_shape": phone.str.contains(r"^\+?[\d \-().\/]{7,24}$")
-        & P.digit_count_between(phone, 7, 15),
-        "phone_candidate": (
-            phone.str.contains(r"^(?:\+|00)[1-9][\d \-().\/]{6,24}$")
-            | phone.str.contains(r"^\(?\d{3}\)?[ .\-]?\d{3}[ .\-]\d{4}$")
-            | phone.str.contains(r"^\(?0[1-9][\d \-().\/]{7,18}$")
-        )
-        & P.digit_count_between(phone, P.PHONE_MIN_DIGITS, P.PHONE_MAX_DIGITS),
-        "national_id_shape": v.str.contains(r"^[A-Za-z0-9][A-Za-z0-9 .\-/]{5,19}$")
-        & (P.digits(v).str.len_chars() >= 4),
-        "national_id_candidate": v.str.contains(
-            "^(?:" + "|".join(f"(?:{p})" for p in _NATIONAL_ID_VALUES.values()) + ")$"
-        ),
         "ip_candidate": v.str.contains(r"^[0-9A-Fa-f:.]{2,45}$") & v.str.contains(r"[.:]"),
         "secret": v.str.contains("^(?:" + P.SECRET_SPAN + ")"),
-        "geo_pair": v.str.contains(r"^\(?-?\d{1,2}\.\d{3,}\s*[,;]\s*-?\d{1,3}\.\d{3,}\)?$"),
-        "has_digit": v.str.contains(r"\d"),
     }
-    frame = pl.DataFrame({"v": values}).with_columns(**exprs)
-    counts = frame.select(pl.exclude("v", "phone").sum()).row(0, named=True)
+    any_digit = bool(frame["has_digit"].any())
+    if any_digit:
+        frame = frame.with_columns(
+            n_digits=P.digits(v).str.len_chars(),
+            n_phone_digits=P.digits(pl.col("phone")).str.len_chars(),
+        )
+        n_digits, n_phone_digits, phone = (
+            pl.col("n_digits"),
+            pl.col("n_phone_digits"),
+            pl.col("phone"),
+        )
+        exprs |= {
+            "card_candidate": v.str.contains(P.CARD_VALUE),
+            "card_shape": v.str.contains(r"^[\d \-]{12,23}$") & n_digits.is_between(12, 19),
+            "iban_candidate": v.str.replace_all(" ", "", literal=True)
+            .str.to_uppercase()
+            .str.contains(P.IBAN_VALUE),
+            "iban_shape": v.str.replace_all(r"[ \-]", "")
+            .str.to_uppercase()
+            .str.contains(P.IBAN_VALUE),
+            "phone_shape": phone.str.contains(r"^\+?[\d \-().\/]{7,24}$")
+            & n_phone_digits.is_between(7, 15),
+            "phone_candidate": (
+                phone.str.contains(r"^(?:\+|00)[1-9][\d \-().\/]{6,24}$")
+                | phone.str.contains(r"^\(?\d{3}\)?[ .\-]?\d{3}[ .\-]\d{4}$")
+                | phone.str.contains(r"^\(?0[1-9][\d \-().\/]{7,18}$")
+            )
+            & n_phone_digits.is_between(P.PHONE_MIN_DIGITS, P.PHONE_MAX_DIGITS),
+            "national_id_shape": v.str.contains(r"^[A-Za-z0-9][A-Za-z0-9 .\-/]{5,19}$")
+            & (n_digits >= 4),
+            "national_id_candidate": v.str.contains(
+                "^(?:" + "|".join(f"(?:{p})" for p in _NATIONAL_ID_VALUES.values()) + ")$"
+            ),
+            "geo_pair": v.str.contains(r"^\(?-?\d{1,2}\.\d{3,}\s*[,;]\s*-?\d{1,3}\.\d{3,}\)?$"),
+        }
+    frame = frame.with_columns(**exprs)
+    counts: dict[str, int] = dict.fromkeys(_DIGIT_RULES, 0)
+    counts |= frame.select(pl.col(*exprs).sum()).row(0, named=True)
+    if any_digit:
+        checked = frame.filter(pl.col("card_candidate") | pl.col("iban_candidate")).select(
+            card=(
+                pl.col("card_candidate") & P.luhn_valid(v, min_digits=P.CARD_VALUE_MIN_DIGITS)
+            ).sum(),
+            iban=(pl.col("iban_candidate") & P.iban_valid(v)).sum(),
+        )
+        counts |= checked.row(0, named=True)
 
     scores = [
         ValueScore(Entity.email, "email_format", counts["email"], counts["email_shape"], 1.0),
@@ -101,7 +135,7 @@ def score_strings(values: pl.Series) -> list[ValueScore]:
         ValueScore(Entity.secret, "secret_format", counts["secret"], counts["secret"], 1.0),
         ValueScore(Entity.geo, "lat_lon_pair", counts["geo_pair"], counts["geo_pair"], 0.9),
     ]
-    phones = frame.filter(pl.col("phone_candidate"))["phone"].head(PYTHON_SAMPLE)
+    phones = _candidates(frame, "phone_candidate", "phone")
     scores.append(
         ValueScore(
             Entity.phone,
@@ -111,7 +145,7 @@ def score_strings(values: pl.Series) -> list[ValueScore]:
             1.0,
         )
     )
-    ids = frame.filter(pl.col("national_id_candidate"))["v"].head(PYTHON_SAMPLE)
+    ids = _candidates(frame, "national_id_candidate", "v")
     scores.append(
         ValueScore(
             Entity.national_id,
@@ -121,16 +155,34 @@ def score_strings(values: pl.Series) -> list[ValueScore]:
             1.0,
         )
     )
-    ips = frame.filter(pl.col("ip_candidate"))["v"].head(PYTHON_SAMPLE)
+    ips = _candidates(frame, "ip_candidate", "v")
     n_ips = _scaled(_count_ips(ips.to_list()), ips.len(), counts["ip_candidate"])
     scores.append(ValueScore(Entity.ip_address, "ip_parse", n_ips, n_ips, 1.0))
 
-    no_digits = frame.filter(~pl.col("has_digit"))["v"]
+    folded = frame.select(v, folded=_folded(v), has_digit="has_digit")
+    no_digits = folded.filter(~pl.col("has_digit"))
     scores.extend(_score_person_names(no_digits))
-    scores.extend(_score_addresses(values))
+    scores.extend(_score_addresses(folded))
     scores.append(_score_companies(no_digits))
-    scores.append(_score_birth_strings(values))
+    if any_digit:  # every birth-date shape has digits
+        scores.append(_score_birth_strings(values))
     return [s for s in scores if s.matched or s.shaped]
+
+
+_DIGIT_RULES = (
+    "card", "card_shape", "iban", "iban_shape", "phone_shape", "phone_candidate",
+    "national_id_shape", "national_id_candidate", "geo_pair",
+)  # fmt: skip
+"""Rules that need a digit in the value: all zero for a sample without one."""
+
+
+def _candidates(frame: pl.DataFrame, flag: str, column: str) -> pl.Series:
+    """The first ``PYTHON_SAMPLE`` values of ``column`` where ``flag`` holds (none if no flag)."""
+    import polars as pl
+
+    if flag not in frame.columns:
+        return pl.Series(column, [], dtype=pl.String)
+    return frame.filter(pl.col(flag))[column].head(PYTHON_SAMPLE)
 
 
 def score_integers(values: pl.Series) -> list[ValueScore]:
@@ -141,11 +193,13 @@ def score_integers(values: pl.Series) -> list[ValueScore]:
     frame = pl.DataFrame({"v": as_text})
     v = pl.col("v")
     counts = frame.select(
-        card=(v.str.contains(r"^[2-6]\d{12,18}$") & P.luhn_valid(v)).sum(),
         card_shape=v.str.contains(r"^\d{12,19}$").sum(),
         phone_shape=v.str.contains(r"^\d{7,15}$").sum(),
         year=v.str.contains(r"^(?:19|20)\d\d$").sum(),
     ).row(0, named=True)
+    # Luhn only on the card-shaped values (ids and amounts rarely are).
+    cards = frame.filter(v.str.contains(r"^[2-6]\d{12,18}$"))
+    counts["card"] = int(cards.select(P.luhn_valid(v).sum()).item()) if cards.height else 0
     year_max = dt.date.today().year - ADULT_YEARS
     in_range = int(values.is_between(MIN_BIRTH_YEAR, year_max).sum())
     return [
@@ -275,46 +329,59 @@ def _folded(expr: pl.Expr) -> pl.Expr:
     return expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
 
 
-def _score_person_names(values: pl.Series) -> list[ValueScore]:
-    """First, last and full names, against the name lists of several Faker locales."""
+@functools.cache
+def _name_lists() -> tuple[pl.Series, pl.Series]:
+    """(first names, last names), folded, as list literals for ``is_in``."""
     import polars as pl
 
-    if values.len() == 0:
-        return []
     firsts = pl.Series(sorted(vocab.first_names()), dtype=pl.String).implode()
     lasts = pl.Series(sorted(vocab.last_names()), dtype=pl.String).implode()
-    v = pl.col("v")
-    words = _folded(v).str.extract_all(r"[\p{L}']+")
-    n = words.list.len()
-    first_word, last_word = words.list.first(), words.list.last()
-    name_like = v.str.contains(r"^[\p{L}'\-., ]+$")
-    all_first = words.list.eval(pl.element().is_in(firsts)).list.all()
-    counts = (
-        pl.DataFrame({"v": values})
+    return firsts, lasts
+
+
+def _score_person_names(frame: pl.DataFrame) -> list[ValueScore]:
+    """First, last and full names, against the name lists of several Faker locales.
+
+    ``frame`` has the values (``v``) and their folded form (``folded``). Every count needs a
+    name-like value of one to five words, so only those rows are split into words and looked up,
+    and each lookup runs once per row.
+    """
+    import polars as pl
+
+    if frame.height == 0:
+        return []
+    firsts, lasts = _name_lists()
+    words = pl.col("words")
+    n = pl.col("n")
+    rows = (
+        frame.filter(pl.col("v").str.contains(r"^[\p{L}'\-., ]+$"))
+        .with_columns(words=pl.col("folded").str.extract_all(r"[\p{L}']+"))
+        .with_columns(n=words.list.len(), first=words.list.first(), last=words.list.last())
+        .filter(n.is_between(1, 5))
         .select(
-            first=(name_like & n.is_between(1, 2) & all_first).sum(),
-            last=(
-                name_like
-                & n.is_between(1, 3)
-                & last_word.is_in(lasts)
-                & ((n == 1) | ~first_word.is_in(firsts))
-            ).sum(),
-            full=(
-                name_like
-                & n.is_between(2, 4)
-                & (
-                    (first_word.is_in(firsts) & last_word.is_in(lasts))
-                    | (v.str.contains(",") & first_word.is_in(lasts) & last_word.is_in(firsts))
-                )
-            ).sum(),
-            shaped=(name_like & n.is_between(1, 5)).sum(),
+            "v",
+            "n",
+            first_first=pl.col("first").is_in(firsts),
+            first_last=pl.col("first").is_in(lasts),
+            last_first=pl.col("last").is_in(firsts),
+            last_last=pl.col("last").is_in(lasts),
         )
-        .row(0, named=True)
     )
+    ff, fl, lf, ll = (pl.col(c) for c in ("first_first", "first_last", "last_first", "last_last"))
+    counts = rows.select(
+        # One or two words, all first names.
+        first=(n.is_between(1, 2) & ff & ((n == 1) | lf)).sum(),
+        last=(n.is_between(1, 3) & ll & ((n == 1) | ~ff)).sum(),
+        full=(
+            n.is_between(2, 4)
+            & ((ff & ll) | (pl.col("v").str.contains(",", literal=True) & fl & lf))
+        ).sum(),
+    ).row(0, named=True)
+    shaped = rows.height
     return [
-        ValueScore(Entity.person_name, "name_lists_full", counts["full"], counts["shaped"], 0.9),
-        ValueScore(Entity.first_name, "name_lists_first", counts["first"], counts["shaped"], 0.9),
-        ValueScore(Entity.last_name, "name_lists_last", counts["last"], counts["shaped"], 0.9),
+        ValueScore(Entity.person_name, "name_lists_full", counts["full"], shaped, 0.9),
+        ValueScore(Entity.first_name, "name_lists_first", counts["first"], shaped, 0.9),
+        ValueScore(Entity.last_name, "name_lists_last", counts["last"], shaped, 0.9),
     ]
 
 
@@ -322,6 +389,7 @@ def _alternation(words: frozenset[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+@functools.cache
 def address_patterns() -> tuple[str, str, str]:
     """(number first: "12 Main St", type first: "rue de la Paix 5", glued: "Hauptstraße 5")."""
     suffixes = _alternation(vocab.street_suffix_words())
@@ -344,30 +412,34 @@ def address_patterns() -> tuple[str, str, str]:
     return number_first, type_first, glued_suffix
 
 
-def _score_addresses(values: pl.Series) -> list[ValueScore]:
+def _score_addresses(frame: pl.DataFrame) -> list[ValueScore]:
+    """Street lines, on the folded values (``folded``)."""
     import polars as pl
 
-    v = _folded(pl.col("v"))
+    v = pl.col("folded")
     number_first, type_first, glued = address_patterns()
     strong = v.str.contains(number_first) | v.str.contains(type_first) | v.str.contains(glued)
     # "Robotnicza 9", "Władysława Łokietka 22": only worth confirming a column named street.
     weak = v.str.contains(r"^\p{L}[\p{L}'.\- ]{2,60}\s\d{1,5}[a-z]?$")
     counts = (
-        pl.DataFrame({"v": values})
-        .select(strong=strong.sum(), shaped=(strong | weak).sum())
+        frame.select(strong=strong, weak=weak)
+        .select(strong=pl.col("strong").sum(), shaped=(pl.col("strong") | pl.col("weak")).sum())
         .row(0, named=True)
     )
     return [ValueScore(Entity.address, "street_pattern", counts["strong"], counts["shaped"], 0.9)]
 
 
-def _score_companies(values: pl.Series) -> ValueScore:
+@functools.cache
+def _company_pattern() -> str:
+    suffixes = _alternation(frozenset(vocab.COMPANY_SUFFIXES))
+    return rf"^\p{{L}}[\p{{L}}'&.,\- ]*\s(?:{suffixes})\.?$"
+
+
+def _score_companies(frame: pl.DataFrame) -> ValueScore:
+    """Company names by legal-form suffix, on the folded values (``folded``)."""
     import polars as pl
 
-    suffixes = _alternation(frozenset(vocab.COMPANY_SUFFIXES))
-    pattern = rf"^\p{{L}}[\p{{L}}'&.,\- ]*\s(?:{suffixes})\.?$"
-    n = int(
-        pl.DataFrame({"v": values}).select(_folded(pl.col("v")).str.contains(pattern).sum()).item()
-    )
+    n = int(frame.select(pl.col("folded").str.contains(_company_pattern()).sum()).item())
     return ValueScore(Entity.company, "company_suffix", n, n, 0.8)
 
 
