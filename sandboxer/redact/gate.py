@@ -59,7 +59,7 @@ def _originals(stage: RedactStage) -> tuple[pl.Series, dict[tuple[str, str], pl.
 def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
     import polars as pl
 
-    from sandboxer.redact.detect import find_spans, json_leaf_findings
+    from sandboxer.redact.detect import json_leaf_findings
     from sandboxer.redact.stage import _as_text
 
     assert stage.policy is not None
@@ -76,6 +76,7 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
 
     for table, path in sorted(files.items()):
         frame = pl.read_parquet(path)
+        columns: dict[str, tuple[pl.Series, bool, bool]] = {}
         for column in frame.columns:
             key = (table, column)
             text = _as_text(frame[column])
@@ -102,89 +103,6 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                             }
                         )
                 continue
-            candidates = originals
-            if frame[column].dtype != pl.String:
-                # Numbers, dates and flags collide with short numeric originals (a 4-digit
-                # postcode and id 1234): compare them only with long, identifying values.
-                candidates = originals.filter(originals.str.len_chars() >= NUMERIC_MIN)
-            if len(candidates):
-                exact = int(text.is_in(candidates.implode()).sum())
-                if exact:
-                    leaks.append(
-                        {
-                            "table": table,
-                            "column": column,
-                            "check": "exact",
-                            "rows": exact,
-                            "from": _sources(text, per_column, substring=False),
-                        }
-                    )
-            if text.dtype == pl.String and len(long_originals) and frame[column].dtype == pl.String:
-                distinct = text.drop_nulls().unique()
-                holding = distinct.filter(
-                    distinct.str.contains_any(long_originals.implode()).fill_null(False)
-                )
-                inside = int(text.is_in(holding.implode()).sum()) if len(holding) else 0
-                if inside:
-                    leaks.append(
-                        {
-                            "table": table,
-                            "column": column,
-                            "check": "substring",
-                            "rows": inside,
-                            "from": _sources(text, per_column, substring=True),
-                        }
-                    )
-            if frame[column].dtype != pl.String:
-                continue
-            rule = stage.policy.rules.get(key)
-            if rule is not None and rule.strategy == "json":
-                # Faked leaves are still emails and phones: check for PII at paths the
-                # policy does not cover (originals were checked above).
-                covered = set(rule.params.get("paths") or {})
-                for f in json_leaf_findings(
-                    text.head(stage.cfg.sample_rows).drop_nulls(), threshold=stage.cfg.threshold
-                ):
-                    extra = sorted(set(f.json_paths) - covered)
-                    if extra and not _allowed(allowed, table, column, f.entity.value):
-                        findings.append(
-                            {
-                                "table": table,
-                                "column": column,
-                                "entity": f.entity.value,
-                                "paths": extra,
-                                "check": "JSON paths without a rule",
-                            }
-                        )
-                continue
-            # Every kept (or scrubbed) text value is scanned for validated PII spans. Name
-            # spans come from word lists and are noisy (a product "Grace Green"): they count
-            # when they are frequent; an email, card or national id counts once.
-            # Scan each distinct value once (status codes, modes, categories repeat), then
-            # count the rows holding a value with spans.
-            distinct = text.drop_nulls().unique()
-            spans = find_spans(distinct)
-            rows_total = max(len(text) - text.null_count(), 1)
-            for entity in spans.columns:
-                hit = spans[entity] > 0
-                if not hit.any():
-                    continue
-                rows = int(text.is_in(distinct.filter(hit).implode()).sum())
-                if not rows or _allowed(allowed, table, column, entity):
-                    continue
-                if entity == "person_name" and key not in scrubbed and rows / rows_total < 0.01:
-                    continue
-                findings.append(
-                    {
-                        "table": table,
-                        "column": column,
-                        "entity": entity,
-                        "rows": rows,
-                        "check": "spans after scrub"
-                        if key in scrubbed
-                        else "PII spans in kept text",
-                    }
-                )
             rule = stage.policy.rules.get(key)
             if (
                 rule is not None
@@ -203,6 +121,43 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
                             "check": "kept by rule, but detected as personal",
                         }
                     )
+            if rule is not None and rule.strategy == "json":
+                # Faked leaves are still emails and phones: check for PII at paths the
+                # policy does not cover; originals are checked with the other text below.
+                covered = set(rule.params.get("paths") or {})
+                for f in json_leaf_findings(
+                    text.head(stage.cfg.sample_rows).drop_nulls(), threshold=stage.cfg.threshold
+                ):
+                    extra = sorted(set(f.json_paths) - covered)
+                    if extra and not _allowed(allowed, table, column, f.entity.value):
+                        findings.append(
+                            {
+                                "table": table,
+                                "column": column,
+                                "entity": f.entity.value,
+                                "paths": extra,
+                                "check": "JSON paths without a rule",
+                            }
+                        )
+            columns[column] = (
+                text,
+                frame[column].dtype == pl.String,
+                rule is not None and rule.strategy == "json",
+            )
+        # One batch per table: the distinct values of every kept column, checked at once
+        # (exact originals, originals inside text, PII spans), then rows counted only for
+        # the columns that were hit.
+        _check_table(
+            table,
+            columns,
+            originals,
+            long_originals,
+            per_column,
+            scrubbed,
+            allowed,
+            leaks,
+            findings,
+        )
 
     k_report = _k_anonymity(files, stage.quasi_identifiers, cfg.min_k)
     report = {
@@ -236,6 +191,113 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
             "under redact.gate), then build again. Nothing was published.",
         )
     return report
+
+
+def _check_table(
+    table: str,
+    columns: dict[str, tuple[pl.Series, bool, bool]],
+    originals: pl.Series,
+    long_originals: pl.Series,
+    per_column: dict[tuple[str, str], pl.Series],
+    scrubbed: set[tuple[str, str]],
+    allowed: set[str],
+    leaks: list[dict[str, Any]],
+    findings: list[dict[str, Any]],
+) -> None:
+    import polars as pl
+
+    from sandboxer.redact.detect import find_spans
+
+    if not columns:
+        return
+    parts = [
+        pl.DataFrame(
+            {"c": pl.Series([], dtype=pl.UInt32), "v": pl.Series([], dtype=pl.String)}
+        )
+    ]
+    names = list(columns)
+    for i, name in enumerate(names):
+        text, _, _ = columns[name]
+        distinct = text.drop_nulls().unique()
+        parts.append(
+            pl.DataFrame(
+                {
+                    "c": pl.Series([i], dtype=pl.UInt32).new_from_index(0, len(distinct)),
+                    "v": distinct,
+                }
+            )
+        )
+    batch = pl.concat(parts)
+    is_string = pl.Series([columns[n][1] for n in names])
+    string_row = is_string.gather(batch["c"]) if len(batch) else pl.Series([], dtype=pl.Boolean)
+    numeric_originals = originals.filter(originals.str.len_chars() >= NUMERIC_MIN)
+    exact = (
+        pl.when(string_row)
+        .then(batch["v"].is_in(originals.implode()))
+        .otherwise(batch["v"].is_in(numeric_originals.implode()))
+        if len(batch)
+        else None
+    )
+    flags: dict[str, pl.Series] = {}
+    if exact is not None and len(originals):
+        flags["exact"] = batch.select(exact.alias("x"))["x"].fill_null(False)
+    if len(long_originals) and len(batch):
+        flags["substring"] = (
+            batch["v"].str.contains_any(long_originals.implode()).fill_null(False) & string_row
+        )
+    spans = find_spans(batch["v"]) if len(batch) else None
+
+    def rows_of(i: int, hit: pl.Series) -> int:
+        text = columns[names[i]][0]
+        values = batch["v"].filter(hit & (batch["c"] == i))
+        return int(text.is_in(values.implode()).sum()) if len(values) else 0
+
+    for check, hit in flags.items():
+        for i in sorted(set(batch["c"].filter(hit).to_list())):
+            rows = rows_of(i, hit)
+            if rows:
+                text = columns[names[i]][0]
+                leaks.append(
+                    {
+                        "table": table,
+                        "column": names[i],
+                        "check": check,
+                        "rows": rows,
+                        "from": _sources(text, per_column, substring=check == "substring"),
+                    }
+                )
+    if spans is None:
+        return
+    for entity in spans.columns:
+        hit = spans[entity] > 0
+        # Only string columns that are kept or scrubbed are scanned; JSON columns hold fakes
+        # that are emails and phones by design.
+        hit = hit & string_row & ~pl.Series([columns[n][2] for n in names]).gather(batch["c"])
+        if not hit.any():
+            continue
+        for i in sorted(set(batch["c"].filter(hit).to_list())):
+            column = names[i]
+            key = (table, column)
+            if _allowed(allowed, table, column, entity):
+                continue
+            rows = rows_of(i, hit)
+            text = columns[column][0]
+            total = max(len(text) - text.null_count(), 1)
+            if not rows:
+                continue
+            # Name spans come from word lists and are noisy (a product "Grace Green"): they
+            # count when frequent; an email, card or national id counts once.
+            if entity == "person_name" and key not in scrubbed and rows / total < 0.01:
+                continue
+            findings.append(
+                {
+                    "table": table,
+                    "column": column,
+                    "entity": entity,
+                    "rows": rows,
+                    "check": "spans after scrub" if key in scrubbed else "PII spans in kept text",
+                }
+            )
 
 
 def _allowed(allowed: set[str], table: str, column: str, entity: str) -> bool:

@@ -62,7 +62,23 @@ def _unique_sorted(items: list[str]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=16)
 def vocab(locale: str = "en_US") -> Vocab:
-    """The vocabulary of ``locale`` (e.g. ``en_US``, ``de_DE``), built once per process."""
+    """The vocabulary of ``locale`` (e.g. ``en_US``, ``de_DE``), built once per process and
+    cached on disk per Faker version."""
+    from sandboxer.redact.cache import cached_json
+
+    if locale not in available_locales():
+        from sandboxer.errors import ConfigError, did_you_mean
+
+        raise ConfigError(
+            f"Unknown fake locale `{locale}`",
+            hint=did_you_mean(locale, available_locales()) or "Use a Faker locale like en_US.",
+        )
+    data = cached_json(f"vocab-{locale}", lambda: _build_vocab(locale).__dict__)
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return Vocab(**fields)
+
+
+def _build_vocab(locale: str) -> Vocab:
     from faker import Faker
 
     if locale not in available_locales():

@@ -83,6 +83,15 @@ def last_names() -> frozenset[str]:
 
 
 def _names(attributes: tuple[str, ...]) -> frozenset[str]:
+    from sandboxer.redact.cache import cached_json
+
+    # Instantiating Faker for every locale is most of detection's start-up: cached on disk.
+    return frozenset(
+        cached_json(f"names-{attributes[0]}", lambda: sorted(_build_names(attributes)))
+    )
+
+
+def _build_names(attributes: tuple[str, ...]) -> frozenset[str]:
     words: set[str] = set()
     for locale in NAME_LOCALES:
         for word in _provider_words(locale, "person", attributes):
