@@ -74,8 +74,10 @@ def main() -> None:
     banner("2b. Personal data it detects (on a sample; evidence is counts, never values)")
     sandboxer("data", "scan", "--dataset", "shop", "--pii")
 
-    banner("3. Build a snapshot: 10% of customers + everything they reference and own, "
-           "redacted, leak-gated")
+    banner(
+        "3. Build a snapshot: 10% of customers + everything they reference and own, "
+        "redacted, leak-gated"
+    )
     sandboxer("data", "build", "shop")
     compare_rows()
 
@@ -91,12 +93,15 @@ def main() -> None:
     banner("7. The manifest")
     sandboxer("data", "show", "shop")
 
-    banner("8. A sandbox with the snapshot loaded (`sandboxer create`: how a new team member "
-           "starts)")
+    banner(
+        "8. A sandbox with the snapshot loaded (`sandboxer create`: how a new team member starts)"
+    )
     backend = "docker" if docker_engine() else "process"
     if backend == "process":
-        print("  No Docker engine reachable: using the process backend (a directory with its "
-              "own venv; NOT isolated).")
+        print(
+            "  No Docker engine reachable: using the process backend (a directory with its "
+            "own venv; NOT isolated)."
+        )
     sandboxer("create", "demo", "--dataset", "shop", "--replace", "--backend", backend)
 
     banner("9. Run a query inside it")
@@ -106,21 +111,30 @@ def main() -> None:
     banner("10. The Innovation Pipeline: capture a baseline of the example pipeline's outputs")
     sandboxer("baseline", "capture", "--backend", backend)
 
-    banner("11. `sandboxer test` (what CI runs): ephemeral sandbox -> pipeline -> data tests -> "
-           "compare with the baseline")
+    banner(
+        "11. `sandboxer test` (what CI runs): ephemeral sandbox -> pipeline -> data tests -> "
+        "compare with the baseline"
+    )
     sandboxer("test", "--backend", backend)
 
-    banner("12. A small change to the analytics (revenue rounded to whole units) and the diff "
-           "it produces")
+    banner(
+        "12. A small change to the analytics (revenue rounded to whole units) and the diff "
+        "it produces"
+    )
     mart = SHOP / "pipeline" / "sql" / "marts" / "customer_revenue.sql"
     original = mart.read_text()
     try:
-        mart.write_text(original.replace(
-            "coalesce(sum(s.total), 0)::numeric(14, 2) AS revenue",
-            "round(coalesce(sum(s.total), 0))::numeric(14, 2) AS revenue"))
+        mart.write_text(
+            original.replace(
+                "coalesce(sum(s.total), 0)::numeric(14, 2) AS revenue",
+                "round(coalesce(sum(s.total), 0))::numeric(14, 2) AS revenue",
+            )
+        )
         code = sandboxer("test", "--backend", backend, allow=(1,))
-        print(f"  sandboxer test exited {code}: the change is caught before merge. Declare it "
-              "under pipeline.outputs.<name>.compare.expected to accept it.")
+        print(
+            f"  sandboxer test exited {code}: the change is caught before merge. Declare it "
+            "under pipeline.outputs.<name>.compare.expected to accept it."
+        )
     finally:
         mart.write_text(original)
 
@@ -131,12 +145,18 @@ def main() -> None:
     )
     print("  - examples/shop/sandboxer.yaml: roots, lookup tables, relations")
     print("  - try: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml data build shop-de")
-    print("  - enter the sandbox: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml "
-          "shell demo")
-    print("  - remove it:         .venv/bin/sandboxer --config examples/shop/sandboxer.yaml "
-          "destroy demo")
-    print("  - the reports of the last test: .sandboxer/runs/<latest>/reports/compare.{md,html,"
-          "junit.xml,json}")
+    print(
+        "  - enter the sandbox: .venv/bin/sandboxer --config examples/shop/sandboxer.yaml "
+        "shell demo"
+    )
+    print(
+        "  - remove it:         .venv/bin/sandboxer --config examples/shop/sandboxer.yaml "
+        "destroy demo"
+    )
+    print(
+        "  - the reports of the last test: .sandboxer/runs/<latest>/reports/compare.{md,html,"
+        "junit.xml,json}"
+    )
     os.environ.pop("SHOP_SOURCE", None)
 
 

@@ -27,8 +27,9 @@ class ExpectedChange(Strict):
 
     column: str | None = None
     """The column whose values may change (``kind: values``), or that is added/removed."""
-    kind: Literal["values", "added_column", "removed_column", "type", "rows_added",
-                  "rows_removed"] = "values"
+    kind: Literal[
+        "values", "added_column", "removed_column", "type", "rows_added", "rows_removed"
+    ] = "values"
     max_rows: Annotated[int, Field(ge=0)] | None = None
     """At most this many rows may show the change (default: any number)."""
     reason: str = ""

@@ -211,9 +211,7 @@ def _check_table(
     if not columns:
         return
     parts = [
-        pl.DataFrame(
-            {"c": pl.Series([], dtype=pl.UInt32), "v": pl.Series([], dtype=pl.String)}
-        )
+        pl.DataFrame({"c": pl.Series([], dtype=pl.UInt32), "v": pl.Series([], dtype=pl.String)})
     ]
     names = list(columns)
     for i, name in enumerate(names):

@@ -188,7 +188,8 @@ def resolve(
                 kept = rules.get((key, column))
                 if kept is not None:
                     kept.evidence = dict(best.evidence) | {
-                        "source": best.source, "detected_entity": best.entity.value
+                        "source": best.source,
+                        "detected_entity": best.entity.value,
                     }
                     kept.confidence = round(best.confidence, 3)
                     continue

@@ -1,7 +1,7 @@
 """Sandboxes: isolated environments built from templates, with a snapshot loaded.
 
-    templates (YAML) -> image (generated Dockerfile, content-hash tag) -> backend (docker |
-    process) -> data engine load (DuckDB file or PostgreSQL service) -> lifecycle
+templates (YAML) -> image (generated Dockerfile, content-hash tag) -> backend (docker |
+process) -> data engine load (DuckDB file or PostgreSQL service) -> lifecycle
 """
 
 from __future__ import annotations

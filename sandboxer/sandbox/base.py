@@ -88,8 +88,9 @@ class SandboxBackend(abc.ABC):
     def status(self, name: str, project: str) -> SandboxInfo: ...
 
     @abc.abstractmethod
-    def exec(self, name: str, project: str, command: Sequence[str], *,
-             interactive: bool = False) -> int:
+    def exec(
+        self, name: str, project: str, command: Sequence[str], *, interactive: bool = False
+    ) -> int:
         """Run a command in the workspace; stream its output; return its exit code."""
 
     @abc.abstractmethod
