@@ -3,7 +3,6 @@ process backend when dbt is installed here, else in Docker with the dbt-duckdb t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -72,11 +71,8 @@ def run_dbt(project: Path, backend: str, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_dbt_step_process(make_project: Callable[..., Path], tmp_path: Path) -> None:
-    if (
-        importlib.util.find_spec("dbt") is None
-        or importlib.util.find_spec("dbt.adapters.duckdb") is None
-    ):
-        pytest.skip("dbt-core and dbt-duckdb are not installed here (the docker test covers it)")
+    # Without dbt on the host, the process backend installs the template's dbt packages into
+    # the sandbox's own venv: the test runs either way.
     run_dbt(make_project(DBT_PIPELINE), "process", tmp_path)
 
 
