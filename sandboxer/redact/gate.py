@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 SUBSTRING_MIN = 6
 """Originals shorter than this are matched only as whole values, not inside text."""
+SUBSTRING_DIGITS = 8
+"""Mostly-digit originals need this many digits to be searched inside text."""
 NUMERIC_MIN = 7
 """Originals shorter than this are not compared with numeric, date or boolean columns."""
 VOCABULARY_FAKES = {Entity.first_name, Entity.last_name, Entity.city, Entity.company}
@@ -65,7 +67,27 @@ def run_gate(stage: RedactStage, files: dict[str, Path]) -> dict[str, Any]:
     assert stage.policy is not None
     cfg = stage.cfg.gate
     originals, per_column = _originals(stage)
-    long_originals = originals.filter(originals.str.len_chars() >= SUBSTRING_MIN)
+    # One-word values of word-list entities (a surname, a city) are not identifying inside
+    # text, and fakes drawn from the same word lists contain them by chance: searched as
+    # whole values only.
+    searchable = [
+        values
+        for key, values in per_column.items()
+        if stage.policy.rules.get(key) is None
+        or stage.policy.rules[key].entity not in VOCABULARY_FAKES
+    ]
+    long_originals = (
+        pl.concat(searchable).unique() if searchable else pl.Series("v", [], dtype=pl.String)
+    )
+    long_originals = long_originals.filter(
+        (long_originals.str.len_chars() >= SUBSTRING_MIN)
+        # Mostly-digit values (postcodes, short codes) turn up by chance inside other numbers,
+        # a fake phone among them: inside text, only 8+ digits (phones, ids, cards) identify.
+        & (
+            (long_originals.str.count_matches(r"[^\W\d_]") >= 3)
+            | (long_originals.str.count_matches(r"[0-9]") >= SUBSTRING_DIGITS)
+        )
+    )
     redacted = {k for k, r in stage.policy.rules.items() if r.redacts}
     scrubbed = {k for k, r in stage.policy.rules.items() if r.strategy in ("scrub_text", "json")}
     allowed = set(cfg.allow_findings)

@@ -206,3 +206,19 @@ def test_redaction_from_postgres(tmp_path: Path, pg_url: str) -> None:
     duck_people = pl.read_parquet(duck.path / duck.manifest["tables"]["people"]["file"])
     # Same key, same values: the same pseudonyms whatever the source.
     assert sorted(duck_people["email"]) == sorted(people["email"])
+
+
+def test_allowlisted_finding_does_not_bypass_the_original_value_check(
+    tmp_path: Path, canary_url: str
+) -> None:
+    # orders.comment quotes people's emails. Kept by rule and its span findings allowlisted,
+    # the emails are still originals of the redacted people.email: the gate refuses.
+    with pytest.raises(LeakError) as e:
+        redacted_build(
+            tmp_path,
+            canary_url,
+            columns={"orders": {"comment": "keep"}},
+            gate={"allow_findings": ["orders.comment"]},
+        )
+    assert "orders.comment" in str(e.value) and "substring" in str(e.value)
+    assert_no_canaries(str(e.value))
