@@ -211,10 +211,68 @@ class Context:
             default = next(iter(self.project.datasets))
         return self.store.resolve(ref, default)
 
-    def verify(self, ref: str) -> dict[str, Any]:
+    def verify(self, ref: str, *, min_fidelity: float | None = None) -> dict[str, Any]:
         from sandboxer.snapshot.verify import verify
 
-        return verify(self.resolve_snapshot(ref))
+        info = self.resolve_snapshot(ref)
+        result = verify(info)
+        if min_fidelity is not None:
+            score = (info.manifest.get("fidelity") or {}).get("score")
+            if score is None:
+                result["problems"].append(
+                    {
+                        "file": "manifest.json",
+                        "table": "",
+                        "problem": "no fidelity recorded (build with fidelity.enabled: true)",
+                    }
+                )
+            elif score < min_fidelity:
+                result["problems"].append(
+                    {
+                        "file": "manifest.json",
+                        "table": "",
+                        "problem": f"fidelity {score:.3f} below {min_fidelity}",
+                    }
+                )
+            result["ok"] = not result["problems"]
+        return result
+
+    def profile(
+        self,
+        target: str | None = None,
+        dataset_name: str | None = None,
+        *,
+        output: Path | None = None,
+        sample_rows: int = 1_000_000,
+    ) -> dict[str, Any]:
+        """A privacy-safe profile of a source (URL, directory, the dataset's source) or of a
+        snapshot (id, dataset name, latest); written to ``output`` when given."""
+        import json
+
+        from sandboxer.profile import profile_snapshot, profile_source
+        from sandboxer.snapshot.build import load_schema
+
+        is_source = target is None or "://" in target or Path(target).exists()
+        if is_source:
+            dataset: Dataset | None = None
+            if target is None or dataset_name is not None:
+                _, dataset = self.dataset(dataset_name)
+            source = (
+                self.source(target) if target else create_source(dataset.source if dataset else "")
+            )
+            with source:
+                schema = load_schema(source, dataset) if dataset else source.introspect()
+                result: dict[str, Any] = profile_source(
+                    source, schema, sample_rows=sample_rows, seed=dataset.seed if dataset else 0
+                )
+        else:
+            assert target is not None
+            result = profile_snapshot(self.resolve_snapshot(target))
+        if output is not None:
+            with open(output, "w", encoding="utf-8") as f:
+                json.dump(result, f, indent=2, sort_keys=True, allow_nan=False)
+                f.write("\n")
+        return result
 
     def remove(self, ref: str) -> str:
         info = self.resolve_snapshot(ref)

@@ -201,6 +201,60 @@ def scan(
 
 
 @data.command()
+@click.argument("target", required=False, metavar="[SOURCE|SNAPSHOT]")
+@click.option("--dataset", "dataset_name", metavar="NAME", help="Use this dataset's source.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the profile (JSON) here.",
+)
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(1000),
+    default=1_000_000,
+    show_default=True,
+    help="Profile larger tables on a deterministic sample of this many rows.",
+)
+@click.pass_context
+def profile(
+    ctx: click.Context,
+    target: str | None,
+    dataset_name: str | None,
+    output: Path | None,
+    sample_rows: int,
+) -> None:
+    """A privacy-safe profile of a source or snapshot: types, null rates, distributions,
+    categories (non-personal, low-cardinality only), patterns, FK fan-out. Never a value of
+    a personal column."""
+    context = _context(ctx)
+    result = context.profile(target, dataset_name, output=output, sample_rows=sample_rows)
+    console = context.console
+    for key, t in sorted(result["tables"].items()):
+        rows = []
+        for name, c in t["columns"].items():
+            span = f"{c.get('min')} .. {c.get('max')}" if c.get("min") is not None else "-"
+            rows.append(
+                [
+                    name,
+                    c.get("type"),
+                    f"{100 * (c.get('null_rate') or 0):.1f}%",
+                    c.get("distinct"),
+                    "yes" if c.get("pii") else "",
+                    span,
+                ]
+            )
+        console.table(
+            f"{key} ({t.get('rows')} rows)",
+            ["column", "type", "nulls", "distinct", "pii", "min .. max"],
+            rows,
+        )
+    if output is not None:
+        console.info(f"Wrote {output}")
+    console.result(result)
+
+
+@data.command()
 @click.argument("dataset_name", required=False, metavar="[DATASET]")
 @click.option(
     "--throwaway-key",
@@ -338,6 +392,28 @@ def show(ctx: click.Context, ref: str) -> None:
     )
     if m.get("excluded_tables"):
         console.info(f"Excluded: {', '.join(m['excluded_tables'])}")
+    fid = m.get("fidelity")
+    if fid:
+        console.info(
+            f"Fidelity {fid.get('score', 0):.3f} against a profile of the source "
+            f"(columns {fid.get('columns_score', '-')}, foreign keys "
+            f"{fid.get('foreign_keys_score', '-')})"
+        )
+        worst = fid.get("worst") or []
+        if worst:
+            console.table(
+                "Least representative columns",
+                ["column", "score", "metric", "distance"],
+                [
+                    [
+                        f"{w.get('table')}.{w.get('column')}",
+                        w.get("score"),
+                        w.get("metric"),
+                        w.get("distance"),
+                    ]
+                    for w in worst[:10]
+                ],
+            )
     red = m["stages"].get("redaction")
     if red:
         rows = []
@@ -382,11 +458,17 @@ def show(ctx: click.Context, ref: str) -> None:
 
 @data.command()
 @click.argument("ref", default="latest", metavar="[ID|NAME|latest]")
+@click.option(
+    "--min-fidelity",
+    type=click.FloatRange(0, 1),
+    metavar="SCORE",
+    help="Also fail when the snapshot's fidelity score is below SCORE.",
+)
 @click.pass_context
-def verify(ctx: click.Context, ref: str) -> None:
+def verify(ctx: click.Context, ref: str, min_fidelity: float | None) -> None:
     """Check checksums, Parquet footers and FK integrity; exit 1 naming what is broken."""
     context = _context(ctx)
-    result = context.verify(ref)
+    result = context.verify(ref, min_fidelity=min_fidelity)
     console = context.console
     console.result(result)
     if result["ok"]:

@@ -165,6 +165,16 @@ class Redact(Strict):
     gate: Gate = Field(default_factory=Gate)
 
 
+class Fidelity(Strict):
+    """Representativeness of every snapshot, measured against a profile of the source."""
+
+    enabled: bool = False
+    """Profile the source (a deterministic sample) and the snapshot, and record the fidelity
+    score in the manifest. Off by default for now: it costs one more sampled read of the
+    source."""
+    sample_rows: Annotated[int, Field(ge=1000)] = 200_000
+
+
 class Dataset(Strict):
     source: str
     """postgresql://user:${PGPASSWORD}@host/db, duckdb:///path.db, sqlite:///path.db, or a
@@ -176,6 +186,7 @@ class Dataset(Strict):
     keys: Keys = Field(default_factory=Keys)
     subset: Subset = Field(default_factory=Subset)
     redact: Redact = Field(default_factory=Redact)
+    fidelity: Fidelity = Field(default_factory=lambda: Fidelity())
 
 
 class SandboxDefaults(Strict):

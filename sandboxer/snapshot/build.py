@@ -87,9 +87,12 @@ def table_meta(table: Table, arrow_schema: Any) -> dict[str, Any]:
     }
 
 
-def snapshot_id(dataset_name: str, tables: dict[str, dict[str, Any]]) -> str:
+def snapshot_id(dataset_name: str, tables: dict[str, dict[str, Any]], config: str = "") -> str:
+    """A hash of the data files and of the config that made them: the same source state,
+    config and seed give the same id; a changed config (a new rule, fidelity on) a new one."""
     content = {
         "dataset": dataset_name,
+        "config": config,
         "tables": {
             k: {"sha256": v["sha256"], "rows": v["rows"]} for k, v in sorted(tables.items())
         },
@@ -196,7 +199,13 @@ def build_snapshot(
                         hint="Orphans mean the source itself holds dangling references: set "
                         "on_missing_parent: set_null for that relation, or fix the declared keys.",
                     )
-                sid = snapshot_id(dataset_name, tables)
+                fidelity_report = None
+                if dataset.fidelity.enabled:
+                    console.step("Measuring fidelity against a profile of the source")
+                    fidelity_report = measure_fidelity(
+                        source, schema, dataset, files, tables, stages
+                    )
+                sid = snapshot_id(dataset_name, tables, config_hash(dataset))
                 manifest = {
                     "format": FORMAT,
                     "id": sid,
@@ -223,6 +232,7 @@ def build_snapshot(
                         "roots": [r.model_dump(mode="json") for r in dataset.subset.roots],
                     },
                     "integrity": checks,
+                    **({"fidelity": fidelity_report} if fidelity_report is not None else {}),
                     "stages": {s.name: r for s in stages if (r := s.report()) is not None},
                     "build_seconds": round(time.perf_counter() - started, 3),
                 }
@@ -235,6 +245,40 @@ def build_snapshot(
                 info = store.publish(staged, sid, dataset_name)
     console.step(f"Published snapshot {info.id} of `{dataset_name}`")
     return info
+
+
+def measure_fidelity(
+    source: Source,
+    schema: Schema,
+    dataset: Dataset,
+    files: dict[str, Path],
+    tables: dict[str, dict[str, Any]],
+    stages: Sequence[Stage],
+) -> dict[str, Any]:
+    """Fidelity of the written snapshot against a profile of the source (same PII columns on
+    both sides, so no value of a personal column is profiled)."""
+    import polars as pl
+
+    from sandboxer.profile import fidelity, profile_frames, profile_source
+
+    reference = profile_source(
+        source, schema, sample_rows=dataset.fidelity.sample_rows, seed=dataset.seed
+    )
+    pii = {
+        (t, c)
+        for t, tp in reference["tables"].items()
+        for c, spec in tp["columns"].items()
+        if spec.get("pii")
+    }
+    for stage in stages:
+        policy = getattr(stage, "policy", None)
+        if policy is not None:
+            pii |= {k for k, r in policy.rules.items() if r.redacts}
+    candidate = profile_frames(
+        {k: pl.scan_parquet(p) for k, p in files.items()}, tables, pii_columns=pii
+    )
+    report: dict[str, Any] = fidelity(reference, candidate)
+    return report
 
 
 def store_error(store: Store, error: OSError, dataset: str) -> StoreError:
