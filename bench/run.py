@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "redact_tpch": "redact_tpch",
     "compare_tpch": "compare_tpch",
     "create_sandbox": "create_sandbox",
+    "synth_tpch": "synth_tpch",
     "test_overhead": "test_overhead",
 }
 

@@ -187,6 +187,11 @@ class Context:
 
         name, dataset = self.dataset(dataset_name)
         stages: list[Stage] = []
+        if dataset.synthesize is not None:
+            from sandboxer.synthesize.stage import SynthesizeStage
+
+            # Before redaction: synthetic rows get the same keyed rules as real ones.
+            stages.append(SynthesizeStage(dataset.synthesize, self.project_dir))
         if dataset.redact.mode.value != "off":
             from sandboxer.redact.key import load_key
             from sandboxer.redact.stage import RedactStage

@@ -26,6 +26,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sandboxer.pipeline.config import Pipeline
+from sandboxer.synthesize.config import SynthesizeConfig
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 """Dataset names become directory names and labels: a conservative allowlist."""
@@ -187,6 +188,8 @@ class Dataset(Strict):
     subset: Subset = Field(default_factory=Subset)
     redact: Redact = Field(default_factory=Redact)
     fidelity: Fidelity = Field(default_factory=lambda: Fidelity())
+    synthesize: SynthesizeConfig | None = None
+    """Synthetic tables or rows (see docs/config.md)."""
 
 
 class SandboxDefaults(Strict):
