@@ -394,10 +394,10 @@ def show(ctx: click.Context, ref: str) -> None:
         console.info(f"Excluded: {', '.join(m['excluded_tables'])}")
     synth = m["stages"].get("synthesize")
     if synth:
-        rows = ", ".join(f"{k}={v}" for k, v in synth.get("rows", {}).items()) or "none"
+        generated = ", ".join(f"{k}={v}" for k, v in synth.get("rows", {}).items()) or "none"
         copies = sum(int(p.get("exact_matches", 0)) for p in synth.get("privacy", {}).values())
         console.info(
-            f"Synthesis ({synth['mode']}, scale {synth['scale']}): {rows} synthetic "
+            f"Synthesis ({synth['mode']}, scale {synth['scale']}): {generated} synthetic "
             f"rows; {copies} identical to a real row"
         )
     fid = m.get("fidelity")
