@@ -102,7 +102,21 @@ def main() -> None:
             "  No Docker engine reachable: using the process backend (a directory with its "
             "own venv; NOT isolated)."
         )
-    sandboxer("create", "demo", "--dataset", "shop", "--replace", "--backend", backend)
+    code = sandboxer(
+        "create", "demo", "--dataset", "shop", "--replace", "--backend", backend, allow=(1, 3)
+    )
+    if code != 0 and backend == "docker":
+        # A Docker engine without a registry or a local base image cannot build the template
+        # image (see templates/base-image/README.md): show the rest of the flow anyway.
+        print(
+            "  The Docker sandbox could not be created (above); falling back to the process "
+            "backend (NOT isolated). Build a local base image with "
+            "templates/base-image/build.sh and set SANDBOXER_BASE_IMAGE to use Docker."
+        )
+        backend = "process"
+        sandboxer("create", "demo", "--dataset", "shop", "--replace", "--backend", backend)
+    elif code != 0:
+        sys.exit(f"demo step failed: sandboxer create (exit {code})")
 
     banner("9. Run a query inside it")
     sandboxer("exec", "demo", "--", "python3", "-c", QUERY)
