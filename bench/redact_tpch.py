@@ -29,11 +29,9 @@ Faker baseline reported beside it.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -41,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import Bench, Clock, Result
-from tpch import DATA, TPCHGEN, ensure_parquet, virtual_keys, warm_page_cache
+from tpch import ensure_parquet, virtual_keys, warm_page_cache
 
 NAME = "redact_tpch"
 SEED = 1
@@ -212,38 +210,7 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
 # -- data ----------------------------------------------------------------------------------
 def customer_file(sf: float) -> Path:
     """``customer.parquet`` at ``sf``: from the full cached data set, else generated alone."""
-    import pyarrow.parquet as pq
-    from tpch import _sf_label
-
-    full = DATA / f"tpch-sf{_sf_label(sf)}"
-    if (full / "_COMPLETE").exists():
-        return ensure_parquet(sf) / "customer.parquet"
-    directory = DATA / f"tpch-sf{_sf_label(sf)}-customer"
-    path = directory / "customer.parquet"
-    expected = int(150_000 * sf)
-    if (directory / "_COMPLETE").exists():
-        try:
-            if pq.read_metadata(path).num_rows == expected:
-                return path
-        except OSError:
-            pass
-    if not TPCHGEN.exists():
-        raise SystemExit(f"{TPCHGEN} not found: run `make venv` (tpchgen-cli is a dev extra)")
-    partial = directory.with_name(directory.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.rmtree(directory, ignore_errors=True)
-    partial.mkdir(parents=True)
-    print(f"generating TPC-H SF{sf:g} customer Parquet into {directory} ...", file=sys.stderr)
-    subprocess.run(
-        [str(TPCHGEN), "parquet", "-s", f"{sf:g}", "--tables", "customer",
-         "--output-dir", str(partial), "--no-progress", "--quiet"],
-        check=True,
-    )  # fmt: skip
-    (partial / "_COMPLETE").write_text(json.dumps({"sf": sf, "tables": ["customer"]}) + "\n")
-    partial.rename(directory)
-    if pq.read_metadata(path).num_rows != expected:
-        raise SystemExit(f"tpchgen-cli wrote an incomplete customer table in {directory}")
-    return path
+    return ensure_parquet(sf, ("customer",)) / "customer.parquet"
 
 
 # -- results -------------------------------------------------------------------------------

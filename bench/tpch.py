@@ -76,14 +76,14 @@ def _sf_label(sf: float) -> str:
     return f"{sf:g}".replace(".", "_")
 
 
-def _complete(directory: Path, sf: float) -> bool:
+def _complete(directory: Path, sf: float, tables: tuple[str, ...] = TABLES) -> bool:
     import pyarrow.parquet as pq
 
     if not (directory / "_COMPLETE").exists():
         return False
     expected = expected_rows(sf)
     try:
-        for table in TABLES:
+        for table in tables:
             rows = pq.read_metadata(directory / f"{table}.parquet").num_rows
             if table == "lineitem":
                 # About 4 lineitems per order, by the spec's generator.
@@ -96,10 +96,14 @@ def _complete(directory: Path, sf: float) -> bool:
     return True
 
 
-def ensure_parquet(sf: float) -> Path:
-    """The directory of the eight TPC-H tables as Parquet at scale factor ``sf``."""
-    directory = DATA / f"tpch-sf{_sf_label(sf)}"
-    if _complete(directory, sf):
+def ensure_parquet(sf: float, tables: tuple[str, ...] = TABLES) -> Path:
+    """The directory of the TPC-H tables (all eight by default) as Parquet at ``sf``; a full
+    cached data set serves any subset of tables."""
+    full = DATA / f"tpch-sf{_sf_label(sf)}"
+    if _complete(full, sf):
+        return full
+    directory = full if tables == TABLES else full.with_name(f"{full.name}-{'-'.join(tables)}")
+    if _complete(directory, sf, tables):
         return directory
     if not TPCHGEN.exists():
         raise SystemExit(f"{TPCHGEN} not found: run `make venv` (tpchgen-cli is a dev extra)")
@@ -109,14 +113,15 @@ def ensure_parquet(sf: float) -> Path:
     partial.mkdir(parents=True)
     print(f"generating TPC-H SF{sf:g} Parquet into {directory} ...", file=sys.stderr)
     started = time.perf_counter()
+    only = [] if tables == TABLES else ["--tables", ",".join(tables)]
     subprocess.run(
-        [str(TPCHGEN), "parquet", "-s", f"{sf:g}", "--output-dir", str(partial),
+        [str(TPCHGEN), "parquet", "-s", f"{sf:g}", *only, "--output-dir", str(partial),
          "--no-progress", "--quiet"],
         check=True,
     )  # fmt: skip
-    (partial / "_COMPLETE").write_text(json.dumps({"sf": sf}) + "\n")
+    (partial / "_COMPLETE").write_text(json.dumps({"sf": sf, "tables": list(tables)}) + "\n")
     partial.rename(directory)
-    if not _complete(directory, sf):
+    if not _complete(directory, sf, tables):
         raise SystemExit(f"tpchgen-cli wrote an incomplete data set in {directory}")
     print(f"generated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return directory

@@ -237,10 +237,14 @@ class Flow:
             name: (list(out.key) if out.key else None, out.compare)
             for name, out in pipeline.outputs.items()
         }
-        result = compare_outputs(base.outputs_dir, run_dir / "outputs", outputs, samples=samples)
-        with contextlib.suppress(AttributeError):
-            result.baseline_id = base.id
-        return result
+        return compare_outputs(
+            base.outputs_dir,
+            run_dir / "outputs",
+            outputs,
+            samples=samples,
+            baseline_id=base.id,
+            run_id=run_dir.name,
+        )
 
     def latest_run(self) -> Path:
         runs = sorted(

@@ -34,7 +34,6 @@ class RedactStage(Stage):
         self.policy: Policy | None = None
         self.stats: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.originals: dict[tuple[str, str], list[pl.Series]] = defaultdict(list)
-        self.outputs: dict[tuple[str, str], list[pl.Series]] = defaultdict(list)
         self.seconds = 0.0
         self.values = 0
         self.gate_report: dict[str, Any] | None = None
@@ -82,18 +81,21 @@ class RedactStage(Stage):
         from sandboxer.redact.strategies import RedactionContext, apply
 
         frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
-        # Originals of this batch's redacted columns: scrubbed out of its free text too.
-        literals = tuple(
-            sorted(
-                {
-                    v
-                    for r in rules
-                    if r.strategy not in ("scrub_text", "json", "keep")
-                    for v in _texts(frame[r.column])
-                    if len(v) >= self.cfg.gate.min_length
-                }
-            )
-        )
+        # Originals of this batch's redacted columns are scrubbed out of its free text and
+        # JSON too; computed only when the table has such a column.
+        literals: tuple[str, ...] = ()
+        json_safe: list[str] = []
+        if any(r.strategy in ("scrub_text", "json") for r in rules):
+            sources = [
+                _as_text(frame[r.column])
+                for r in rules
+                if r.strategy not in ("scrub_text", "json", "keep")
+            ]
+            if sources:
+                values = pl.concat(sources).drop_nulls().unique()
+                values = values.filter(values.str.len_chars() >= self.cfg.gate.min_length).sort()
+                literals = tuple(values.to_list())
+                json_safe = values.filter(~values.str.contains(r'["\\]')).to_list()
         replaced: dict[str, pl.Series] = {}
         dropped: list[str] = []
         for rule in rules:
@@ -122,20 +124,17 @@ class RedactStage(Stage):
                 self.originals[(table.key, rule.column)].append(_as_text(original))
                 continue
             new = apply(rule.strategy, original, ctx, params)
-            if rule.strategy == "json" and literals and new.dtype == pl.String:
+            if rule.strategy == "json" and json_safe and new.dtype == pl.String:
                 # Values of this row's redacted columns can sit at JSON paths no rule names
                 # (a name under an unexpected key): replace them inside the strings too. The
                 # replacement has no quote or backslash, so documents stay valid JSON.
-                safe = [v for v in literals if '"' not in v and "\\" not in v]
-                if safe:
-                    new = new.str.replace_many(safe, ["[REDACTED]"] * len(safe))
+                new = new.str.replace_many(json_safe, ["[REDACTED]"] * len(json_safe))
             stat["changed"] += _changed(original, new)
             replaced[rule.column] = new.alias(rule.column)
             if rule.strategy not in ("scrub_text", "json"):
                 # Whole free-text or JSON cells are not identifying values: their PII spans
                 # and leaves are, and those come from the other columns and the re-scan.
                 self.originals[(table.key, rule.column)].append(_as_text(original))
-                self.outputs[(table.key, rule.column)].append(_as_text(new))
         if replaced:
             frame = frame.with_columns(list(replaced.values()))
         if dropped:
@@ -199,11 +198,6 @@ def _as_text(series: pl.Series) -> pl.Series:
     if isinstance(series.dtype, pl.List | pl.Array):
         return series.cast(pl.List(pl.String), strict=False).list.join("\u241f")
     return series.cast(pl.String, strict=False)
-
-
-def _texts(series: pl.Series) -> list[str]:
-    """Distinct non-null text forms of a column (one batch): for Aho-Corasick scrubbing."""
-    return _as_text(series).drop_nulls().unique().to_list()
 
 
 def _changed(before: pl.Series, after: pl.Series) -> int:

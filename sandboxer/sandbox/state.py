@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sandboxer.errors import SandboxerError
-from sandboxer.snapshot.store import write_json_atomic
+from sandboxer.snapshot.store import lock_held, write_json_atomic
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
 """Sandbox names become container, network and volume names and paths."""
@@ -136,17 +136,7 @@ class StateStore:
             path = self.lock_path(project, name)
         except SandboxerError:
             return False
-        try:
-            fd = os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
-        return False
+        return lock_held(path)
 
     def orphan_dirs(self) -> builtins.list[tuple[str, str, Path]]:
         """Sandbox directories without a state file: (project, name, path)."""

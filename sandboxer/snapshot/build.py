@@ -282,8 +282,4 @@ def measure_fidelity(
 
 
 def store_error(store: Store, error: OSError, dataset: str) -> StoreError:
-    disk_error = getattr(store, "disk_error", None)
-    if disk_error is not None:
-        result: StoreError = disk_error(error, dataset)
-        return result
-    return StoreError(f"Cannot write the snapshot of `{dataset}`: {error.strerror}")
+    return store.disk_error(error, dataset)

@@ -74,6 +74,25 @@ class Store(abc.ABC):
     def gc(self) -> builtins.list[str]:
         """Remove leftovers of interrupted builds; return what was removed."""
 
+    def disk_error(self, error: OSError, dataset: str) -> StoreError:
+        """The error a user sees when writing to the store fails."""
+        return StoreError(f"Cannot write the snapshot of `{dataset}`: {error.strerror}")
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a live process holds the flock on ``path`` (a killed holder releases it)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
 
 def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -133,17 +152,7 @@ class LocalStore(Store):
             os.close(fd)  # closing releases the flock
 
     def _held(self, dataset: str) -> bool:
-        path = self.locks / f"{dataset}.lock"
-        if not path.exists():
-            return False
-        fd = os.open(path, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
-        return False
+        return lock_held(self.locks / f"{dataset}.lock")
 
     @contextlib.contextmanager
     def staging(self, dataset: str) -> Iterator[Path]:
@@ -270,7 +279,7 @@ class LocalStore(Store):
             try:
                 if json.loads(ref.read_text(encoding="utf-8")).get("latest") == snapshot_id:
                     dataset = ref.stem
-                    remaining = [i for i in self.list(dataset)]
+                    remaining = self.list(dataset)
                     if remaining:
                         write_json_atomic(ref, {"latest": remaining[0].id})
                     else:

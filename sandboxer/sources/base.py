@@ -45,8 +45,6 @@ class Source(abc.ABC):
     """sqlglot dialect used to generate this source's SQL."""
     consistent_snapshot: ClassVar[bool] = False
     """True when all reads between open() and close() see one point-in-time state."""
-    pushdown_sample: ClassVar[bool] = True
-    """True when the source can evaluate ``Sample`` in SQL (needs ``md5``)."""
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -21,7 +21,7 @@ from sqlglot import exp
 from sandboxer.errors import SourceError
 from sandboxer.sources.base import Sample, Source
 from sandboxer.sources.schema import Column, ForeignKey, Schema, Table, TableName
-from sandboxer.sources.sql import col, ident, select_query, table_ref
+from sandboxer.sources.sql import col, count_query, ident, select_query, table_ref
 
 if TYPE_CHECKING:
     import duckdb
@@ -190,8 +190,7 @@ class DuckDBSource(Source):
         return Schema(tables=tables)
 
     def count_rows(self, table: Table) -> int:
-        query = exp.select(exp.func("count", exp.Star())).from_(table_ref(table.name))
-        rows = self._run(query.sql(dialect=self.dialect), table=table)
+        rows = self._run(count_query(table).sql(dialect=self.dialect), table=table)
         return int(rows[0][0])
 
     # -- reads ---------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from sqlglot import exp
 from sandboxer.errors import SchemaError, SourceError
 from sandboxer.sources.base import Sample, Source
 from sandboxer.sources.schema import Column, ForeignKey, Schema, Table, TableName
-from sandboxer.sources.sql import col, ident, select_query, table_ref
+from sandboxer.sources.sql import col, count_query, ident, select_query, table_ref
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -352,10 +352,9 @@ class PostgresSource(Source):
         return Schema({t.key: t for t in tables.values()})
 
     def count_rows(self, table: Table) -> int:
-        query = exp.select(exp.Alias(this=exp.func("count", exp.Star()), alias=ident("n"))).from_(
-            table_ref(table.name)
+        result = self._run(
+            count_query(table).sql(dialect=self.dialect), f"counting rows of `{table.key}`"
         )
-        result = self._run(query.sql(dialect=self.dialect), f"counting rows of `{table.key}`")
         return int(result.column(0)[0].as_py())
 
     # -- reads -----------------------------------------------------------------------------

@@ -32,6 +32,13 @@ def table_ref(name: TableName, alias: str | None = None) -> exp.Table:
     return t
 
 
+def count_query(table: Table) -> exp.Select:
+    """``SELECT count(*) AS n FROM table``."""
+    return exp.select(exp.Alias(this=exp.func("count", exp.Star()), alias=ident("n"))).from_(
+        table_ref(table.name)
+    )
+
+
 def sample_predicate(columns: Sequence[str], sample: Sample, dialect: str) -> exp.Expression:
     """``substr(md5(seed|k1|k2), 1, 8) < threshold``: see ``Sample``."""
     text: exp.Expression = exp.Literal.string(str(sample.seed))

@@ -24,7 +24,7 @@ from sandboxer.errors import SourceError
 from sandboxer.sources.base import Sample, Source
 from sandboxer.sources.duckdb import database_path, safe_reason
 from sandboxer.sources.schema import Column, ForeignKey, Schema, Table, TableName
-from sandboxer.sources.sql import col, ident, sample_predicate, table_ref
+from sandboxer.sources.sql import col, count_query, ident, sample_predicate, table_ref
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -93,8 +93,7 @@ class SQLiteSource(Source):
 
     type = "sqlite"
     dialect = "sqlite"
-    pushdown_sample = False
-    """SQLite has no md5: samples are filtered locally with DuckDB, same predicate."""
+    # SQLite has no md5: ``select`` filters samples locally with DuckDB, same predicate.
     batch_rows: ClassVar[int] = 65_536
     """Rows per Arrow batch in streamed reads."""
 
@@ -227,8 +226,7 @@ class SQLiteSource(Source):
         return Schema(tables=tables)
 
     def count_rows(self, table: Table) -> int:
-        query = exp.select(exp.func("count", exp.Star())).from_(table_ref(table.name))
-        rows = self._read_query(query.sql(dialect=self.dialect), table)
+        rows = self._read_query(count_query(table).sql(dialect=self.dialect), table)
         return int(rows[0][0])
 
     # -- reads ---------------------------------------------------------------------------

@@ -174,7 +174,7 @@ class Planner:
                 if rel.on_missing_parent is not None:
                     rule.on_missing_parent = rel.on_missing_parent
         for fk, rule in rules.items():
-            nullable = all(fk.table and self._nullable(fk, c) for c in fk.columns)
+            nullable = all(self._nullable(fk, c) for c in fk.columns)
             if rule.on_missing_parent is MissingParent.set_null and not nullable:
                 # Only an explicit per-relation request is an error; the global default
                 # silently keeps pulling parents for NOT NULL keys.

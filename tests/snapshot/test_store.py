@@ -53,7 +53,6 @@ def test_credentials_never_reach_the_manifest(tmp_path: Path, graph_url: str) ->
     from sandboxer.snapshot.build import config_hash
 
     ds = dataset("postgresql://app:hunter2-secret@db.example/prod", roots=[])
-    assert "hunter2" not in json.dumps(ds.model_dump()) or config_hash(ds)
     ds2 = dataset("postgresql://app:other-secret@db.example/prod", roots=[])
     # The password does not influence (so cannot be recovered from) the config hash.
     assert config_hash(ds) == config_hash(ds2)
