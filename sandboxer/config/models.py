@@ -25,15 +25,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sandboxer.config.strict import Strict
 from sandboxer.pipeline.config import Pipeline
 from sandboxer.synthesize.config import SynthesizeConfig
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 """Dataset names become directory names and labels: a conservative allowlist."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TableMode(StrEnum):

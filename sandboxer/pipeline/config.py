@@ -26,9 +26,10 @@ import shlex
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from sandboxer.compare.spec import OutputCompare
+from sandboxer.config.strict import Strict
 
 STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 """Step names become log file names: a conservative allowlist."""
@@ -42,10 +43,6 @@ DBT_COMMANDS = (
     "build", "run", "test", "seed", "snapshot", "compile", "deps", "parse", "run-operation",
     "source", "ls", "list", "show", "debug", "docs", "clean",
 )  # fmt: skip
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _relative_path(value: str) -> str:

@@ -62,6 +62,32 @@ class SandboxInfo:
     load: dict[str, Any] = field(default_factory=dict)
     """Data load report: per table rows loaded vs manifest, checksum check, seconds."""
 
+    @classmethod
+    def from_state(
+        cls,
+        state: dict[str, Any],
+        *,
+        backend: str,
+        status: str,
+        isolated: bool,
+        enter: str | None = None,
+    ) -> SandboxInfo:
+        """The info of a sandbox from its state file (the same shape for every backend)."""
+        return cls(
+            name=state["name"],
+            backend=backend,
+            state=status,
+            template=state.get("template"),
+            dataset=state.get("dataset"),
+            snapshot_id=state.get("snapshot_id"),
+            created_at=state.get("created_at"),
+            isolated=isolated,
+            enter=enter or f"sandboxer shell {state['name']}",
+            connections=dict(state.get("connections", {})),
+            resources={"project": state["project"], **state.get("resources", {})},
+            load=dict(state.get("load", {})),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
 

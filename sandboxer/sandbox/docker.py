@@ -913,20 +913,7 @@ class DockerBackend(SandboxBackend):
         return self._info(state, status)
 
     def _info(self, state: dict[str, Any], status: str) -> SandboxInfo:
-        return SandboxInfo(
-            name=state["name"],
-            backend=self.name,
-            state=status,
-            template=state.get("template"),
-            dataset=state.get("dataset"),
-            snapshot_id=state.get("snapshot_id"),
-            created_at=state.get("created_at"),
-            isolated=True,
-            enter=f"sandboxer shell {state['name']}",
-            connections=dict(state.get("connections", {})),
-            resources={"project": state["project"], **state.get("resources", {})},
-            load=dict(state.get("load", {})),
-        )
+        return SandboxInfo.from_state(state, backend=self.name, status=status, isolated=True)
 
     def _state(self, name: str, project: str, *, required: bool = True) -> dict[str, Any]:
         validate_name(name)

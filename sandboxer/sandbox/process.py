@@ -385,19 +385,12 @@ class ProcessBackend(SandboxBackend):
         directory = Path(state["resources"]["dir"])
         ok = directory.is_dir() and Path(state["connections"]["duckdb"]).exists()
         status = ("stopped" if state.get("stopped") else "ready") if ok else "failed"
-        return SandboxInfo(
-            name=state["name"],
+        return SandboxInfo.from_state(
+            state,
             backend=self.name,
-            state=status,
-            template=state.get("template"),
-            dataset=state.get("dataset"),
-            snapshot_id=state.get("snapshot_id"),
-            created_at=state.get("created_at"),
+            status=status,
             isolated=False,
             enter=f"sandboxer shell {state['name']}  ({NOT_ISOLATED})",
-            connections=dict(state.get("connections", {})),
-            resources={"project": state["project"], **state.get("resources", {})},
-            load=dict(state.get("load", {})),
         )
 
 

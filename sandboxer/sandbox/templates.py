@@ -34,8 +34,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -43,6 +41,7 @@ from pydantic import (
 
 import sandboxer
 from sandboxer.config.loader import LoadedYaml, load_yaml, validate
+from sandboxer.config.strict import Strict
 from sandboxer.errors import ConfigError, did_you_mean
 
 BASE_IMAGE_ENV = "SANDBOXER_BASE_IMAGE"
@@ -201,10 +200,6 @@ def default_base_image() -> str:
 
 # --------------------------------------------------------------------------------------------
 # The model tree
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ImageSpec(Strict):

@@ -17,11 +17,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from sandboxer.config.strict import Strict
 
 
 class SynthesizeMode(StrEnum):
@@ -31,14 +29,14 @@ class SynthesizeMode(StrEnum):
     """Keep the subset and add synthetic rows to the tables named in ``fill``."""
 
 
-class Fill(_Strict):
+class Fill(Strict):
     table: str
     rows: Annotated[int, Field(ge=1)]
     where: str | None = None
     """A SQL condition the new rows satisfy (polars SQL), e.g. ``o_orderstatus = 'F'``."""
 
 
-class SynthesizeConfig(_Strict):
+class SynthesizeConfig(Strict):
     mode: SynthesizeMode = SynthesizeMode.tables
     profile: str | None = None
     """A profile file (``sandboxer.profile/1`` JSON, relative to the config file); default: the
