@@ -273,7 +273,7 @@ def _check_table(
         return int(text.is_in(values.implode()).sum()) if len(values) else 0
 
     for check, hit in flags.items():
-        for i in sorted(set(batch["c"].filter(hit).to_list())):
+        for i in batch["c"].filter(hit).unique().sort().to_list():
             rows = rows_of(i, hit)
             if rows:
                 text = columns[names[i]][0]
@@ -295,7 +295,7 @@ def _check_table(
         hit = hit & string_row & ~pl.Series([columns[n][2] for n in names]).gather(batch["c"])
         if not hit.any():
             continue
-        for i in sorted(set(batch["c"].filter(hit).to_list())):
+        for i in batch["c"].filter(hit).unique().sort().to_list():
             column = names[i]
             key = (table, column)
             if _allowed(allowed, table, column, entity):
@@ -335,7 +335,7 @@ def _sources(
         if substring:
             values = values.filter(values.str.len_chars() >= SUBSTRING_MIN)
             hit = len(values) and bool(
-                text.str.contains_any(values.to_list()).fill_null(False).any()
+                text.str.contains_any(values.implode()).fill_null(False).any()
             )
         else:
             hit = bool(text.is_in(values.implode()).any())
