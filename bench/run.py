@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, str] = {
     "create_sandbox": "create_sandbox",
     "synth_tpch": "synth_tpch",
     "test_overhead": "test_overhead",
+    "fidelity_tpch": "fidelity_tpch",
 }
 
 

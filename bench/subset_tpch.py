@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from harness import Bench, Clock, Result
 from tpch import (
     PRIMARY_KEYS,
-    REPO,
     TABLES,
+    customer_subset,
     ensure_parquet,
-    load_postgres,
+    start_postgres,
     virtual_keys,
     warm_page_cache,
 )
@@ -42,7 +41,6 @@ QUICK_PERCENTS = (1.0,)
 SOURCES = ("parquet", "postgres")
 MAX_TIME_RATIO = 2.0
 MAX_PEAK_MIB = 2048.0
-SEED = 1
 
 
 # -- the measured sides (run in fresh worker processes) ------------------------------------
@@ -59,13 +57,7 @@ def tool(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     from sandboxer.snapshot.store import LocalStore
     from sandboxer.sources import create_source
 
-    config: dict[str, Any] = {
-        "source": args["source"],
-        "seed": SEED,
-        "subset": {"roots": [{"table": "customer", "percent": args["percent"]}]},
-    }
-    if args.get("keys"):
-        config["keys"] = args["keys"]
+    config = customer_subset(args["source"], args["percent"], args.get("keys"))
     dataset = Dataset.model_validate(config)
     source = create_source(dataset.source)  # imports the source module (and its driver)
     with clock:
@@ -228,26 +220,6 @@ def progress_line(r: Result) -> str:
     return f"  {r.name}: {r.wall or 0:.2f} s vs {r.baseline_wall or 0:.2f} s ({ratio}), " + (
         f"peak {r.peak_mib or 0:.0f} MB, {r.verdict}"
     )
-
-
-def start_postgres(bench: Bench, data: Path) -> tuple[Any, str | None, dict[str, Any]]:
-    """A throwaway cluster with the eight tables loaded and constrained (not timed)."""
-    sys.path.insert(0, str(REPO))
-    from tests.pgcluster import PgCluster, PgClusterError
-
-    pg = PgCluster(bench.scratch / "pg")
-    try:
-        pg.start()
-        url = pg.create_database("tpch")
-        print("loading TPC-H into PostgreSQL (not timed) ...", file=sys.stderr)
-        started = time.perf_counter()
-        steps = load_postgres(url, data)
-        steps["total"] = time.perf_counter() - started
-        print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), file=sys.stderr)
-    except (PgClusterError, OSError) as e:
-        pg.stop()
-        return None, None, {"error": str(e).splitlines()[0]}
-    return pg, url, {k: round(v, 2) for k, v in steps.items()}
 
 
 def run_case(

@@ -13,7 +13,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness import Bench
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -70,6 +73,24 @@ def virtual_keys() -> dict[str, Any]:
             for t, c, r, rc in FOREIGN_KEYS
         ],
     }
+
+
+SUBSET_SEED = 1
+
+
+def customer_subset(
+    source: str, percent: float, keys: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The dataset config of the subset builds: ``percent`` % of customers as the root, with
+    their full FK closure; ``keys`` for sources that declare none (Parquet files)."""
+    config: dict[str, Any] = {
+        "source": source,
+        "seed": SUBSET_SEED,
+        "subset": {"roots": [{"table": "customer", "percent": percent}]},
+    }
+    if keys:
+        config["keys"] = keys
+    return config
 
 
 def _sf_label(sf: float) -> str:
@@ -133,6 +154,26 @@ def warm_page_cache(directory: Path) -> None:
         with path.open("rb") as f:
             while f.read(1 << 24):
                 pass
+
+
+def start_postgres(bench: Bench, data: Path) -> tuple[Any, str | None, dict[str, Any]]:
+    """A throwaway cluster with the eight tables loaded and constrained (not timed)."""
+    sys.path.insert(0, str(REPO))
+    from tests.pgcluster import PgCluster, PgClusterError
+
+    pg = PgCluster(bench.scratch / "pg")
+    try:
+        pg.start()
+        url = pg.create_database("tpch")
+        print("loading TPC-H into PostgreSQL (not timed) ...", file=sys.stderr)
+        started = time.perf_counter()
+        steps = load_postgres(url, data)
+        steps["total"] = time.perf_counter() - started
+        print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), file=sys.stderr)
+    except (PgClusterError, OSError) as e:
+        pg.stop()
+        return None, None, {"error": str(e).splitlines()[0]}
+    return pg, url, {k: round(v, 2) for k, v in steps.items()}
 
 
 def load_postgres(url: str, directory: Path) -> dict[str, float]:

@@ -222,15 +222,15 @@ class Context:
         info = self.resolve_snapshot(ref)
         result = verify(info)
         if min_fidelity is not None:
-            score = (info.manifest.get("fidelity") or {}).get("score")
+            recorded = info.manifest.get("fidelity") or {}
+            score = recorded.get("score")
             if score is None:
-                result["problems"].append(
-                    {
-                        "file": "manifest.json",
-                        "table": "",
-                        "problem": "no fidelity recorded (build with fidelity.enabled: true)",
-                    }
+                why = (
+                    f"fidelity was not measured: {recorded['error']}"
+                    if recorded.get("error")
+                    else "no fidelity recorded (build with fidelity.enabled: true)"
                 )
+                result["problems"].append({"file": "manifest.json", "table": "", "problem": why})
             elif score < min_fidelity:
                 result["problems"].append(
                     {

@@ -401,9 +401,13 @@ def show(ctx: click.Context, ref: str) -> None:
             f"rows; {copies} identical to a real row"
         )
     fid = m.get("fidelity")
-    if fid:
+    if fid and fid.get("error"):
+        console.info(f"Fidelity was not measured: {fid['error']}")
+    elif fid:
+        reference = fid.get("reference") or {}
+        taken = f" taken {reference['profiled_at']}" if reference.get("profiled_at") else ""
         console.info(
-            f"Fidelity {fid.get('score', 0):.3f} against a profile of the source "
+            f"Fidelity {fid.get('score', 0):.3f} against a profile of the source{taken} "
             f"(columns {fid.get('columns_score', '-')}, foreign keys "
             f"{fid.get('foreign_keys_score', '-')})"
         )

@@ -166,11 +166,14 @@ class Redact(Strict):
 class Fidelity(Strict):
     """Representativeness of every snapshot, measured against a profile of the source."""
 
-    enabled: bool = False
-    """Profile the source (a deterministic sample) and the snapshot, and record the fidelity
-    score in the manifest. Off by default for now: it costs one more sampled read of the
-    source."""
+    enabled: bool = True
+    """Profile the source (a deterministic sample of large tables) and the snapshot, and
+    record the fidelity score in the manifest."""
     sample_rows: Annotated[int, Field(ge=1000)] = 200_000
+    """Tables with more rows are profiled on a deterministic sample of about this many."""
+    cache: bool = True
+    """Reuse the source's profile from the store while the source has not changed (file
+    sizes and times; PostgreSQL's table change counters)."""
 
 
 class Dataset(Strict):

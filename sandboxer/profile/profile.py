@@ -62,6 +62,9 @@ class ProfileSettings:
     """Rows per table that PII detection looks at."""
     fanout_values: int = 200
     """Children-per-parent counts are listed exactly when they take at most this many values."""
+    patterns: bool = True
+    """Character-class patterns of strings; fidelity does not use them, so its profiles skip
+    them."""
 
 
 DEFAULTS = ProfileSettings()
@@ -176,15 +179,10 @@ def profile_source(
         for fk in entry["foreign_keys"]:
             if fk["ref_table"] not in frames or not (key in sampled or fk["ref_table"] in sampled):
                 continue
-            child = source.select(schema.tables[key], fk["columns"])
-            parent = source.select(schema.table(fk["ref_table"]), fk["ref_columns"])
-            fk["children_per_parent"] = fanout(
-                _lazy(pl.from_arrow(child)),
-                _lazy(pl.from_arrow(parent)),
-                fk["columns"],
-                fk["ref_columns"],
-                settings=settings,
+            fan, orphans, nulls = source.children_per_parent(
+                schema.tables[key], fk["columns"], schema.table(fk["ref_table"]), fk["ref_columns"]
             )
+            fk["children_per_parent"] = _fanout_summary(fan, orphans, nulls, settings)
     return profile
 
 
@@ -353,6 +351,8 @@ def _profile_table(
         ):
             low_cardinality.append(name)
     strings = [n for n, k in types.items() if k == "string" and out[n].get("length")]
+    if not settings.patterns:
+        strings = []
     for name, found in _patterns(frame, strings, settings).items():
         out[name]["patterns"] = found["patterns"]
         out[name]["shapes"] = found["shapes"]
@@ -626,16 +626,26 @@ def fanout(
     orphans = grouped.join(parents, on=keys, how="anti").select(pl.col("n").sum())
     counts = per_parent.group_by("n").agg(pl.len().alias("parents")).sort("n").collect()
     orphan_rows = orphans.collect().item() or 0
-    ks = counts.get_column("n").to_list()
-    ps = counts.get_column("parents").to_list()
+    pairs = list(
+        zip(counts.get_column("n").to_list(), counts.get_column("parents").to_list(), strict=True)
+    )
+    return _fanout_summary(pairs, int(orphan_rows), int(nulls), settings)
+
+
+def _fanout_summary(
+    counts: list[tuple[int, int]], orphans: int, nulls: int, settings: ProfileSettings
+) -> dict[str, Any]:
+    """The stored shape of a fan-out from ``(children, parents)`` pairs sorted by children."""
+    ks = [k for k, _ in counts]
+    ps = [p for _, p in counts]
     total = sum(ps)
     children_total = sum(k * p for k, p in zip(ks, ps, strict=True))
     return {
         "parents": total,
         "childless": ps[0] if ks and ks[0] == 0 else 0,
         "children": children_total,
-        "null_children": int(nulls),
-        "orphans": int(orphan_rows),
+        "null_children": nulls,
+        "orphans": orphans,
         "mean": round(children_total / total, 6) if total else None,
         "max": ks[-1] if ks else None,
         "quantiles": _weighted_quantiles(ks, ps, settings.quantiles),

@@ -154,6 +154,10 @@ class RedactStage(Stage):
         self.gate_report = run_gate(self, files)
         self.seconds += time.perf_counter() - started
 
+    def rewritten_columns(self) -> set[tuple[str, str]]:
+        assert self.policy is not None
+        return {k for k, r in self.policy.rules.items() if r.redacts}
+
     def report(self) -> dict[str, Any]:
         assert self.policy is not None
         return {

@@ -202,9 +202,22 @@ def build_snapshot(
                 fidelity_report = None
                 if dataset.fidelity.enabled:
                     console.step("Measuring fidelity against a profile of the source")
-                    fidelity_report = measure_fidelity(
-                        source, schema, dataset, files, tables, stages
-                    )
+                    cache = store.cache_dir("profiles") if dataset.fidelity.cache else None
+                    try:
+                        fidelity_report = measure_fidelity(
+                            source, schema, dataset, files, tables, stages, cache
+                        )
+                    except SandboxerError as e:
+                        # A report, not the product: the snapshot is sound without it.
+                        console.warn(f"Fidelity was not measured: {e.message}")
+                        fidelity_report = {"error": e.message}
+                    else:
+                        reference = fidelity_report["reference"]
+                        cached = " (cached, source unchanged)" if reference["cached"] else ""
+                        console.detail(
+                            f"fidelity {fidelity_report['score']:.3f} against the source "
+                            f"profile of {reference['profiled_at']}{cached}"
+                        )
                 sid = snapshot_id(dataset_name, tables, config_hash(dataset))
                 manifest = {
                     "format": FORMAT,
@@ -254,30 +267,45 @@ def measure_fidelity(
     files: dict[str, Path],
     tables: dict[str, dict[str, Any]],
     stages: Sequence[Stage],
+    cache: Path | None = None,
 ) -> dict[str, Any]:
-    """Fidelity of the written snapshot against a profile of the source (same PII columns on
-    both sides, so no value of a personal column is profiled)."""
+    """Fidelity of the written snapshot against a profile of the source.
+
+    Both profiles treat the same columns as personal: those the build rewrote (redaction),
+    whose values differ from production by design and are compared by length and null rate
+    only. Nothing else is detected here: the report holds distances, never values. Only the
+    snapshot's tables are profiled. The source's profile comes from ``cache`` when the source has not changed since it was taken
+    (see ``sandboxer.profile.cache``)."""
     import polars as pl
 
-    from sandboxer.profile import fidelity, profile_frames, profile_source
+    from sandboxer.profile import ProfileSettings, fidelity, profile_frames
+    from sandboxer.profile.cache import cached_source_profile
 
-    reference = profile_source(
-        source, schema, sample_rows=dataset.fidelity.sample_rows, seed=dataset.seed
-    )
-    pii = {
-        (t, c)
-        for t, tp in reference["tables"].items()
-        for c, spec in tp["columns"].items()
-        if spec.get("pii")
-    }
+    pii: set[tuple[str, str]] = set()
     for stage in stages:
-        policy = getattr(stage, "policy", None)
-        if policy is not None:
-            pii |= {k for k, r in policy.rules.items() if r.redacts}
+        pii |= stage.rewritten_columns()
+    settings = ProfileSettings(patterns=False)
+    # Only the tables the snapshot holds: an excluded table is not profiled (nor cached).
+    written = Schema({k: t for k, t in schema.tables.items() if k in files})
+    reference, provenance = cached_source_profile(
+        source,
+        written,
+        cache,
+        sample_rows=dataset.fidelity.sample_rows,
+        seed=dataset.seed,
+        pii_columns=pii,
+        detect=False,
+        settings=settings,
+    )
     candidate = profile_frames(
-        {k: pl.scan_parquet(p) for k, p in files.items()}, tables, pii_columns=pii
+        {k: pl.scan_parquet(p) for k, p in files.items()},
+        tables,
+        pii_columns=pii,
+        detect=False,
+        settings=settings,
     )
     report: dict[str, Any] = fidelity(reference, candidate)
+    report["reference"] = {**provenance, "sample_rows": dataset.fidelity.sample_rows}
     return report
 
 

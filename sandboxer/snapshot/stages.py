@@ -55,3 +55,8 @@ class Stage:
     def report(self) -> dict[str, Any] | None:
         """What the manifest records about this stage (counts, never values)."""
         return None
+
+    def rewritten_columns(self) -> set[tuple[str, str]]:
+        """``(table, column)`` pairs whose values this stage replaced (after ``start``):
+        fidelity compares them by shape only, never by value."""
+        return set()

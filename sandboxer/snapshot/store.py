@@ -78,6 +78,11 @@ class Store(abc.ABC):
         """The error a user sees when writing to the store fails."""
         return StoreError(f"Cannot write the snapshot of `{dataset}`: {error.strerror}")
 
+    def cache_dir(self, name: str) -> Path | None:
+        """A local directory for derived data kept between builds (``profiles``), or None
+        when the store keeps none."""
+        return None
+
 
 def lock_held(path: Path) -> bool:
     """Whether a live process holds the flock on ``path`` (a killed holder releases it)."""
@@ -150,6 +155,9 @@ class LocalStore(Store):
             yield
         finally:
             os.close(fd)  # closing releases the flock
+
+    def cache_dir(self, name: str) -> Path | None:
+        return self.root / "cache" / name
 
     def _held(self, dataset: str) -> bool:
         return lock_held(self.locks / f"{dataset}.lock")

@@ -8,8 +8,9 @@ expressions and generated in the source's dialect with every identifier quoted.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sandboxer.sources.schema import Schema, Table
@@ -80,9 +81,36 @@ class Source(abc.ABC):
     def introspect(self) -> Schema:
         """Tables, columns, primary/unique/foreign keys as the source declares them."""
 
-    @abc.abstractmethod
     def count_rows(self, table: Table) -> int:
         """Exact row count of a table."""
+        from sandboxer.sources.sql import count_query
+
+        return int(self.aggregate(count_query(table), table)[0][0])
+
+    def children_per_parent(
+        self, child: Table, columns: Sequence[str], parent: Table, ref_columns: Sequence[str]
+    ) -> tuple[list[tuple[int, int]], int, int]:
+        """How many children each parent has, computed by the source over the whole tables:
+        ``([(children, parents), ...] sorted by children, orphan rows, rows with a null
+        key)``. Only counts are read."""
+        from sandboxer.sources.sql import fanout_query
+
+        rows = self.aggregate(fanout_query(child, columns, parent, ref_columns), child)
+        counts = sorted((int(n), int(p)) for n, p in rows if int(n) >= 0)
+        special = {int(n): int(p or 0) for n, p in rows if int(n) < 0}
+        return counts, special.get(-1, 0), special.get(-2, 0)
+
+    @abc.abstractmethod
+    def aggregate(self, query: exp.Expression, table: Table) -> list[tuple[Any, ...]]:
+        """Run a read-only query whose result is small (counts, statistics) in the same
+        consistent state as every other read, and return its rows; errors name ``table``."""
+
+    def state(self, schema: Schema) -> str | None:
+        """A token that changes whenever the data of ``schema``'s tables may have changed
+        (file sizes and modification times, the database's change counters), or None when
+        the source cannot tell. Cached results derived from the data (source profiles) are
+        reused only while it stays the same."""
+        return None
 
     # -- reads ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -116,3 +144,22 @@ class Source(abc.ABC):
         ``keys`` (a semi-join; ``keys`` has exactly ``match_columns`` as its columns, in that
         order, distinct, without nulls). Only ``columns`` are returned, ordered by
         ``order_by`` when given. Must not load the whole table into memory."""
+
+
+def files_state(paths: Iterable[Path]) -> str:
+    """A token of the size and modification time of every file under ``paths`` (files or
+    directories; missing paths count as missing): it changes when any of them is written."""
+    import hashlib
+    import os
+
+    digest = hashlib.sha256()
+    for path in sorted(set(paths)):
+        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in found:
+            try:
+                st = os.stat(file)
+            except FileNotFoundError:
+                digest.update(f"{file}\0missing\n".encode())
+                continue
+            digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

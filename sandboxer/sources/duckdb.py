@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from sandboxer.errors import SourceError
-from sandboxer.sources.base import Sample, Source
+from sandboxer.sources.base import Sample, Source, files_state
 from sandboxer.sources.schema import Column, ForeignKey, Schema, Table, TableName
-from sandboxer.sources.sql import col, count_query, ident, select_query, table_ref
+from sandboxer.sources.sql import col, ident, select_query, table_ref
 
 if TYPE_CHECKING:
     import duckdb
@@ -189,9 +189,12 @@ class DuckDBSource(Source):
                 )
         return Schema(tables=tables)
 
-    def count_rows(self, table: Table) -> int:
-        rows = self._run(count_query(table).sql(dialect=self.dialect), table=table)
-        return int(rows[0][0])
+    def aggregate(self, query: exp.Expression, table: Table) -> list[tuple[Any, ...]]:
+        return self._run(query.sql(dialect=self.dialect), table=table)
+
+    def state(self, schema: Schema) -> str | None:
+        path = database_path(self.url, "duckdb")
+        return files_state([path, path.with_name(path.name + ".wal")])
 
     # -- reads ---------------------------------------------------------------------------
     def select(

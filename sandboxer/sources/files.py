@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from sandboxer.errors import SourceError
+from sandboxer.sources.base import files_state
 from sandboxer.sources.duckdb import DuckDBSource, safe_reason
 from sandboxer.sources.schema import Column, Schema, Table, TableName
 from sandboxer.sources.sql import ident
@@ -302,6 +303,10 @@ class FilesSource(DuckDBSource):
                 columns=[Column(row[0], row[1], nullable=row[2] != "NO") for row in rows],
             )
         return Schema(tables=tables)
+
+    def state(self, schema: Schema) -> str | None:
+        self.open()
+        return files_state(self._files[k] for k in schema.tables if k in self._files)
 
     def close(self) -> None:
         super().close()

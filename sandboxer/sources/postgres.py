@@ -60,7 +60,7 @@ from sqlglot import exp
 from sandboxer.errors import SchemaError, SourceError
 from sandboxer.sources.base import Sample, Source
 from sandboxer.sources.schema import Column, ForeignKey, Schema, Table, TableName
-from sandboxer.sources.sql import col, count_query, ident, select_query, table_ref
+from sandboxer.sources.sql import col, ident, select_query, table_ref
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -178,6 +178,20 @@ ORDER BY i.indrelid, ic.relname
 _CURSOR = "sandboxer_matching"
 _TARGET_BATCH_BYTES = 32 << 20
 _FIRST_FETCH_ROWS = 10_000
+
+
+# What changes when a table's data does: counters of the cumulative statistics system and the
+# file node (TRUNCATE, VACUUM FULL, restores). Ordered, so the token is stable.
+_STATE_SQL = """
+SELECT n.nspname AS schema, c.relname AS name, pg_relation_filenode(c.oid) AS filenode,
+       coalesce(s.n_tup_ins, 0) AS ins, coalesce(s.n_tup_upd, 0) AS upd,
+       coalesce(s.n_tup_del, 0) AS del, current_setting('track_counts') AS track_counts
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+WHERE c.relkind IN ('r', 'p', 'm')
+ORDER BY n.nspname, c.relname
+"""
 
 
 class PostgresSource(Source):
@@ -351,11 +365,27 @@ class PostgresSource(Source):
                 table.unique_keys.append(columns)
         return Schema({t.key: t for t in tables.values()})
 
-    def count_rows(self, table: Table) -> int:
-        result = self._run(
-            count_query(table).sql(dialect=self.dialect), f"counting rows of `{table.key}`"
-        )
-        return int(result.column(0)[0].as_py())
+    def aggregate(self, query: exp.Expression, table: Table) -> list[tuple[Any, ...]]:
+        result = self._run(query.sql(dialect=self.dialect), f"reading `{table.key}`")
+        return list(zip(*(c.to_pylist() for c in result.columns), strict=True))
+
+    def state(self, schema: Schema) -> str | None:
+        """The change counters (rows inserted, updated, deleted) and file nodes of every table
+        in the schemas ``schema`` reads. TRUNCATE and restores change the file node; the
+        counters reach the statistics system when the writing session goes idle, within
+        seconds of a commit (PostgreSQL's cumulative statistics are not transactional). None
+        when ``track_counts`` is off."""
+        import hashlib
+
+        namespaces = sorted({t.name.schema or "public" for t in schema.tables.values()})
+        rows = self._run(_STATE_SQL, "reading table change counters").to_pylist()
+        if any(row.pop("track_counts") != "on" for row in rows):
+            return None  # without counters a change would go unnoticed
+        digest = hashlib.sha256()
+        for row in rows:
+            if row["schema"] in namespaces:
+                digest.update(repr(sorted(row.items())).encode())
+        return digest.hexdigest()
 
     # -- reads -----------------------------------------------------------------------------
     def select(

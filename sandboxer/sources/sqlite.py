@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlglot import exp
 
 from sandboxer.errors import SourceError
-from sandboxer.sources.base import Sample, Source
+from sandboxer.sources.base import Sample, Source, files_state
 from sandboxer.sources.duckdb import database_path, safe_reason
 from sandboxer.sources.schema import Column, ForeignKey, Schema, Table, TableName
-from sandboxer.sources.sql import col, count_query, ident, sample_predicate, table_ref
+from sandboxer.sources.sql import col, ident, sample_predicate, table_ref
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -225,9 +225,12 @@ class SQLiteSource(Source):
                 )
         return Schema(tables=tables)
 
-    def count_rows(self, table: Table) -> int:
-        rows = self._read_query(count_query(table).sql(dialect=self.dialect), table)
-        return int(rows[0][0])
+    def aggregate(self, query: exp.Expression, table: Table) -> list[tuple[Any, ...]]:
+        return self._read_query(query.sql(dialect=self.dialect), table)
+
+    def state(self, schema: Schema) -> str | None:
+        path = database_path(self.url, "sqlite")
+        return files_state([path, *(path.with_name(path.name + s) for s in ("-wal", "-journal"))])
 
     # -- reads ---------------------------------------------------------------------------
     def select(

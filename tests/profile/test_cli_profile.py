@@ -24,7 +24,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             source: duckdb:///prod.duckdb
             subset:
               roots: [{table: people, percent: 40}]
-            fidelity: {enabled: true}
     """)
     )
     monkeypatch.setenv("SANDBOXER_REDACTION_KEY", "profile-cli-key-0123456789")
@@ -59,6 +58,8 @@ def test_fidelity_in_manifest_show_and_verify(project: Path) -> None:
     score = manifest["fidelity"]["score"]
     assert 0.0 < score < 1.0  # a 40 % sample with redacted columns is not a perfect copy
     assert not [c for c in canary_values() if c in json.dumps(manifest)]
+    (cached,) = (project / ".sandboxer/cache/profiles").glob("*.json")  # fidelity is on by default
+    assert not [c for c in canary_values() if c in cached.read_text()]
     code, out, _ = run(project, "data", "show")
     assert code == 0 and "Fidelity" in out
     code, _, _ = run(project, "data", "verify", "--min-fidelity", f"{score - 0.01:.3f}")

@@ -1,0 +1,229 @@
+"""Fan-out computed by each source, and source profiles cached while the source is unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from sandboxer.config.models import Dataset
+from sandboxer.console import NoopConsole
+from sandboxer.profile.profile import DEFAULTS, _fanout_summary, fanout
+from sandboxer.snapshot.build import build_snapshot, load_schema
+from sandboxer.snapshot.store import LocalStore
+from sandboxer.sources import create_source
+
+DDL = [
+    "create table parent (id integer primary key, a integer not null, b varchar(10) not null, "
+    "unique (a, b))",
+    "create table child (id integer primary key, pid integer, pa integer, pb varchar(10))",
+    # Parent 3 and 5 have no children; 99 is no parent (orphans); a null key is a null child.
+    "insert into parent values (1, 10, 'x'), (2, 20, 'y'), (3, 30, 'x'), (4, 40, 'y'), "
+    "(5, 50, 'x')",
+    "insert into child values (1, 1, 10, 'x'), (2, 1, 10, 'x'), (3, 1, 10, 'x'), "
+    "(4, 2, 20, 'y'), (5, 4, 40, 'y'), (6, 4, 40, 'zz'), (7, 99, 99, 'x'), (8, 99, 10, null), "
+    "(9, null, null, 'y')",
+]
+
+
+def _duckdb(tmp_path: Path) -> str:
+    import duckdb
+
+    path = tmp_path / "fan.duckdb"
+    with duckdb.connect(str(path)) as con:
+        for statement in DDL:
+            con.execute(statement)
+    return f"duckdb:///{path}"
+
+
+def _sqlite(tmp_path: Path) -> str:
+    path = tmp_path / "fan.sqlite"
+    con = sqlite3.connect(path)
+    for statement in DDL:
+        con.execute(statement)
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+def _files(tmp_path: Path) -> str:
+    import duckdb
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    with duckdb.connect() as con:
+        for statement in DDL:
+            con.execute(statement)
+        for table in ("parent", "child"):
+            con.execute(f"copy {table} to '{folder / table}.parquet' (format parquet)")
+    return str(folder)
+
+
+def _postgres(pg_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        for statement in DDL:
+            con.execute(statement)
+    return pg_url
+
+
+@pytest.fixture(params=["duckdb", "sqlite", "files", "postgres"])
+def fan_source(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return _postgres(request.getfixturevalue("pg_url"))
+    maker = {"duckdb": _duckdb, "sqlite": _sqlite, "files": _files}[request.param]
+    return maker(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("columns", "ref_columns", "expected"),
+    [
+        # parents 1,2,3,4,5: 3, 1, 0, 2, 0 children; child 7 and 8 point at 99; 9 is null.
+        (["pid"], ["id"], ([(0, 2), (1, 1), (2, 1), (3, 1)], 2, 1)),
+        # (10,x) x3, (20,y) x1, (40,y) x1; (40,zz) and (99,x) match nothing; (10,null) and
+        # (null,y) have a null part.
+        (["pa", "pb"], ["a", "b"], ([(0, 2), (1, 2), (3, 1)], 2, 2)),
+    ],
+)
+def test_children_per_parent_is_computed_by_the_source(
+    fan_source: str, columns: list[str], ref_columns: list[str], expected: Any
+) -> None:
+    source = create_source(fan_source)
+    with source:
+        schema = source.introspect()
+        child, parent = schema.table("child"), schema.table("parent")
+        result = source.children_per_parent(child, columns, parent, ref_columns)
+        assert result == expected
+        # The same summary the polars path computes from the whole key columns.
+        in_polars = fanout(
+            pl.from_arrow(source.select(child, columns)).lazy(),  # type: ignore[union-attr]
+            pl.from_arrow(source.select(parent, ref_columns)).lazy(),  # type: ignore[union-attr]
+            columns,
+            ref_columns,
+        )
+        assert _fanout_summary(*result, DEFAULTS) == in_polars
+
+
+
+
+def _shop_files(folder: Path, customers: int, seed: int) -> Path:
+    import pyarrow.parquet as pq
+
+    from examples.shop.generate import generate_shop
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in generate_shop(customers=customers, seed=seed).items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    return folder
+
+
+def _shop_dataset(url: str, **fidelity: Any) -> Dataset:
+    from tests.snapshot.test_build_sources import SHOP_KEYS, SUBSET
+
+    return Dataset.model_validate(
+        {"source": url, "keys": SHOP_KEYS, "seed": 3, "subset": SUBSET, "fidelity": fidelity}
+    )
+
+
+def _build(store: LocalStore, ds: Dataset, name: str = "shop") -> dict[str, Any]:
+    info = build_snapshot(name, ds, store, NoopConsole())
+    manifest = info.manifest
+    store.remove(info.id)  # the next build of the same content must do the work again
+    return manifest
+
+
+def test_fidelity_is_on_by_default_and_the_source_profile_is_cached(tmp_path: Path) -> None:
+    folder = _shop_files(tmp_path / "prod", customers=400, seed=1)
+    store = LocalStore(tmp_path / "store")
+    ds = _shop_dataset(str(folder))
+    assert ds.fidelity.enabled
+
+    first = _build(store, ds)["fidelity"]
+    assert first["reference"]["cached"] is False
+    assert 0.5 < first["score"] <= 1.0
+    assert first["compared"]["foreign_keys"] > 0
+    cached = list((tmp_path / "store/cache/profiles").glob("*.json"))
+    assert len(cached) == 1
+
+    second = _build(store, ds)["fidelity"]
+    assert second["reference"] == first["reference"] | {"cached": True}
+    assert second["score"] == first["score"]
+
+    # New production data in one file: the cached profile no longer describes the source.
+    time.sleep(0.01)
+    _shop_files(tmp_path / "other", customers=400, seed=2)
+    os.replace(tmp_path / "other/orders.parquet", folder / "orders.parquet")
+    third = _build(store, ds)["fidelity"]
+    assert third["reference"]["cached"] is False
+    assert len(list((tmp_path / "store/cache/profiles").glob("*.json"))) == 1  # replaced
+
+    off = _build(store, _shop_dataset(str(folder), cache=False))["fidelity"]
+    assert off["reference"]["cached"] is False
+    assert "fidelity" not in _build(store, _shop_dataset(str(folder), enabled=False))
+
+
+def test_excluded_tables_are_not_profiled_and_redacted_columns_not_by_value(
+    tmp_path: Path,
+) -> None:
+    from sandboxer.redact.key import load_key
+    from sandboxer.redact.stage import RedactStage
+    from tests.snapshot.test_build_sources import SHOP_KEYS
+
+    key = load_key(env="K", file=None, base=tmp_path, environ={"K": "cache-test-key-0123456789"})
+    folder = _shop_files(tmp_path / "prod", customers=300, seed=4)
+    ds = Dataset.model_validate(
+        {
+            "source": str(folder),
+            "keys": SHOP_KEYS,
+            "subset": {
+                "roots": [{"table": "customers", "percent": 50}],
+                "tables": {"payments": "exclude"},
+            },
+            "redact": {"columns": {"customers": {"email": {"strategy": "fake", "entity": "email"}}}},
+        }
+    )
+    store = LocalStore(tmp_path / "store")
+    info = build_snapshot("shop", ds, store, NoopConsole(), stages=[RedactStage(ds.redact, key, tmp_path)])
+    assert "payments" in info.manifest["excluded_tables"]
+    (entry,) = (tmp_path / "store/cache/profiles").glob("*.json")
+    profile = json.loads(entry.read_text())["profile"]
+    assert "payments" not in profile["tables"]
+    email = profile["tables"]["customers"]["columns"]["email"]
+    assert email["pii"] is True
+    assert "categories" not in email and "quantiles" not in email
+    emails = pl.read_parquet(folder / "customers.parquet").get_column("email").to_list()
+    text = entry.read_text()
+    assert not [e for e in emails if e in text]
+
+
+def test_postgres_state_follows_writes(pg_url: str) -> None:
+    import psycopg
+
+    _postgres(pg_url)
+    source = create_source(pg_url)
+    with source:
+        schema = load_schema(source, Dataset.model_validate({"source": pg_url}))
+        before = source.state(schema)
+    with source:
+        assert source.state(schema) == before  # nothing written: the same token
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("insert into child values (100, 1, 10, 'x')")
+    # Counters reach the statistics system when the writer's session ends or idles.
+    deadline = time.monotonic() + 15
+    after = before
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with source:
+            after = source.state(schema)
+    assert after != before
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("truncate child")
+    with source:
+        assert source.state(schema) != after  # a new file node at once
