@@ -67,8 +67,9 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     from sandboxer.snapshot.store import LocalStore
     from sandboxer.sources import create_source
 
-    config = customer_subset(args["source"], args["percent"], args.get("keys"))
-    config["fidelity"] = {"enabled": args["fidelity"]}
+    config = customer_subset(
+        args["source"], args["percent"], args.get("keys"), fidelity=args["fidelity"]
+    )
     dataset = Dataset.model_validate(config)
     store = LocalStore(Path(args["store"]))
     if args.get("remove"):

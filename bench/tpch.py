@@ -79,14 +79,17 @@ SUBSET_SEED = 1
 
 
 def customer_subset(
-    source: str, percent: float, keys: dict[str, Any] | None = None
+    source: str, percent: float, keys: dict[str, Any] | None = None, *, fidelity: bool = False
 ) -> dict[str, Any]:
     """The dataset config of the subset builds: ``percent`` % of customers as the root, with
-    their full FK closure; ``keys`` for sources that declare none (Parquet files)."""
+    their full FK closure; ``keys`` for sources that declare none (Parquet files). Fidelity
+    (on by default in builds) is off unless asked for: the subset benchmark measures the
+    subset against its baseline, fidelity_tpch measures what fidelity adds."""
     config: dict[str, Any] = {
         "source": source,
         "seed": SUBSET_SEED,
         "subset": {"roots": [{"table": "customer", "percent": percent}]},
+        "fidelity": {"enabled": fidelity},
     }
     if keys:
         config["keys"] = keys

@@ -144,10 +144,11 @@ def profile_source(
 ) -> dict[str, Any]:
     """The profile of an open source (call inside ``with source:``).
 
-    Tables with more than ``sample_rows`` rows are profiled on a deterministic md5 sample of
-    about ``sample_rows`` rows (the subsetter's ``Sample``: the same rows on every run); row
-    counts are exact, and foreign-key fan-out is always computed from the full key columns
-    (narrow reads), so it is never distorted by sampling. ``schema`` defaults to
+    Tables with more than ``sample_rows`` rows are profiled on a seeded sample of about
+    ``sample_rows`` rows (``Sample(method="native")``: the engine's Bernoulli sample, the same
+    rows while the table is unchanged); row counts are exact, and foreign-key fan-out of a
+    sampled table is computed by the source over the whole tables, so it is never distorted
+    by sampling. ``schema`` defaults to
     ``source.introspect()``; pass ``load_schema(source, dataset)`` to include virtual keys.
     """
     import polars as pl
@@ -163,7 +164,7 @@ def profile_source(
         counts[key] = total = source.count_rows(table)
         sample = None
         if total > sample_rows:
-            sample = Sample(max(0.001, sample_rows / total * 100), seed)
+            sample = Sample(max(0.001, sample_rows / total * 100), seed, method="native")
             sampled.add(key)
         arrow = source.select(table, table.column_names, sample=sample)
         frames[key] = _lazy(pl.from_arrow(arrow))
@@ -611,12 +612,15 @@ def fanout(
     import polars as pl
 
     keys = [f"k{i}" for i in range(len(columns))]
-    children = child.select(pl.col(c).alias(k) for c, k in zip(columns, keys, strict=True))
     parents = (
         parent.select(pl.col(c).alias(k) for c, k in zip(ref_columns, keys, strict=True))
         .drop_nulls()
         .unique()
     )
+    # A virtual key may join columns of different types: the child's are cast to the
+    # parent's, as the subsetter matches them (values that do not convert count as null).
+    children = child.select(pl.col(c).alias(k) for c, k in zip(columns, keys, strict=True))
+    children = children.cast(dict(parents.collect_schema()), strict=False)
     not_null = pl.all_horizontal(pl.col(k).is_not_null() for k in keys)
     nulls = children.select((~not_null).sum()).collect().item()
     grouped = children.filter(not_null).group_by(keys).agg(pl.len().alias("n"))

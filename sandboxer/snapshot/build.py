@@ -201,23 +201,9 @@ def build_snapshot(
                     )
                 fidelity_report = None
                 if dataset.fidelity.enabled:
-                    console.step("Measuring fidelity against a profile of the source")
-                    cache = store.cache_dir("profiles") if dataset.fidelity.cache else None
-                    try:
-                        fidelity_report = measure_fidelity(
-                            source, schema, dataset, files, tables, stages, cache
-                        )
-                    except SandboxerError as e:
-                        # A report, not the product: the snapshot is sound without it.
-                        console.warn(f"Fidelity was not measured: {e.message}")
-                        fidelity_report = {"error": e.message}
-                    else:
-                        reference = fidelity_report["reference"]
-                        cached = " (cached, source unchanged)" if reference["cached"] else ""
-                        console.detail(
-                            f"fidelity {fidelity_report['score']:.3f} against the source "
-                            f"profile of {reference['profiled_at']}{cached}"
-                        )
+                    fidelity_report = fidelity_section(
+                        source, schema, dataset, files, tables, stages, store, console
+                    )
                 sid = snapshot_id(dataset_name, tables, config_hash(dataset))
                 manifest = {
                     "format": FORMAT,
@@ -260,6 +246,34 @@ def build_snapshot(
     return info
 
 
+def fidelity_section(
+    source: Source,
+    schema: Schema,
+    dataset: Dataset,
+    files: dict[str, Path],
+    tables: dict[str, dict[str, Any]],
+    stages: Sequence[Stage],
+    store: Store,
+    console: Console,
+) -> dict[str, Any]:
+    """The manifest's ``fidelity``: the report, or ``{"error"}`` when it could not be measured
+    (a report, not the product: the snapshot is sound without it)."""
+    console.step("Measuring fidelity against a profile of the source")
+    cache = store.cache_dir("profiles") if dataset.fidelity.cache else None
+    try:
+        report = measure_fidelity(source, schema, dataset, files, tables, stages, cache)
+    except SandboxerError as e:
+        console.warn(f"Fidelity was not measured: {e.message}")
+        return {"error": e.message}
+    reference = report["reference"]
+    cached = " (cached, source unchanged)" if reference["cached"] else ""
+    console.detail(
+        f"fidelity {report['score']:.3f} against the source profile of "
+        f"{reference['profiled_at']}{cached}"
+    )
+    return report
+
+
 def measure_fidelity(
     source: Source,
     schema: Schema,
@@ -274,8 +288,8 @@ def measure_fidelity(
     Both profiles treat the same columns as personal: those the build rewrote (redaction),
     whose values differ from production by design and are compared by length and null rate
     only. Nothing else is detected here: the report holds distances, never values. Only the
-    snapshot's tables are profiled. The source's profile comes from ``cache`` when the source has not changed since it was taken
-    (see ``sandboxer.profile.cache``)."""
+    snapshot's tables are profiled. The source's profile comes from ``cache`` when the source
+    has not changed since it was taken (see ``sandboxer.profile.cache``)."""
     import polars as pl
 
     from sandboxer.profile import ProfileSettings, fidelity, profile_frames

@@ -31,6 +31,11 @@ class Sample:
 
     percent: float
     seed: int
+    method: str = "md5"
+    """``md5`` (above), or ``native``: the engine's own seeded Bernoulli sample (DuckDB and
+    PostgreSQL ``TABLESAMPLE BERNOULLI ... REPEATABLE (seed)``), several times cheaper than
+    hashing every row and repeatable while the table is unchanged, but not the same rows on
+    another engine. Profiles use it; subsets never do. Sources without one use md5."""
 
     @property
     def threshold(self) -> str:
@@ -95,7 +100,8 @@ class Source(abc.ABC):
         key)``. Only counts are read."""
         from sandboxer.sources.sql import fanout_query
 
-        rows = self.aggregate(fanout_query(child, columns, parent, ref_columns), child)
+        query = fanout_query(child, columns, parent, ref_columns, self.dialect)
+        rows = self.aggregate(query, child)
         counts = sorted((int(n), int(p)) for n, p in rows if int(n) >= 0)
         special = {int(n): int(p or 0) for n, p in rows if int(n) < 0}
         return counts, special.get(-1, 0), special.get(-2, 0)

@@ -194,6 +194,15 @@ ORDER BY n.nspname, c.relname
 """
 
 
+def _withheld(message: str) -> str:
+    """A server message without the cell value some carry (``invalid input syntax for type
+    integer: "abc"``, ``value "99999999999" is out of range``): a value may be personal."""
+    message = re.sub(
+        r"(invalid input (?:syntax|value) for [^:]*): .*", r"\1: <value withheld>", message
+    )
+    return re.sub(r'value "(?:[^"]|"")*"', "value <withheld>", message)
+
+
 class PostgresSource(Source):
     """A PostgreSQL database, read through ADBC inside one REPEATABLE READ, READ ONLY snapshot.
 
@@ -310,7 +319,9 @@ class PostgresSource(Source):
         # The first line only: DETAIL lines of PostgreSQL errors can quote row values.
         first = self._scrub(str(error)).strip().splitlines()[0] if str(error).strip() else ""
         first = re.sub(r"^[A-Z_]+: (\[libpq\] )?", "", first)
-        return SourceError(f"PostgreSQL error while {what} ({self.display_url}): {first}")
+        return SourceError(
+            f"PostgreSQL error while {what} ({self.display_url}): {_withheld(first)}"
+        )
 
     def _connection(self) -> Any:
         if self._conn is None:

@@ -56,6 +56,10 @@ def sample_predicate(columns: Sequence[str], sample: Sample, dialect: str) -> ex
     return exp.LT(this=prefix, expression=exp.Literal.string(sample.threshold))
 
 
+NATIVE_SAMPLES = frozenset({"duckdb", "postgres"})
+"""Dialects whose seeded ``TABLESAMPLE BERNOULLI`` serves ``Sample(method="native")``."""
+
+
 def select_query(
     table: Table,
     columns: Sequence[str],
@@ -66,10 +70,21 @@ def select_query(
     order_by: Sequence[str] | None = None,
     dialect: str,
 ) -> exp.Select:
-    query = exp.select(*(col(c) for c in columns)).from_(table_ref(table.name))
+    source = table_ref(table.name)
+    native = sample is not None and sample.method == "native" and dialect in NATIVE_SAMPLES
+    if sample is not None and sample.percent < 100 and native:
+        source.set(
+            "sample",
+            exp.TableSample(
+                method=exp.var("BERNOULLI"),
+                percent=exp.Literal.number(sample.percent),
+                seed=exp.Literal.number(sample.seed),
+            ),
+        )
+    query = exp.select(*(col(c) for c in columns)).from_(source)
     if where is not None:
         query = query.where(where.copy())
-    if sample is not None and sample.percent < 100:
+    if sample is not None and sample.percent < 100 and not native:
         query = query.where(sample_predicate(table.row_identity, sample, dialect))
     if order_by:
         query = query.order_by(*(col(c) for c in order_by))
@@ -149,12 +164,17 @@ _PARENTS = "__sandboxer_parents"
 
 
 def fanout_query(
-    child: Table, columns: Sequence[str], parent: Table, ref_columns: Sequence[str]
+    child: Table,
+    columns: Sequence[str],
+    parent: Table,
+    ref_columns: Sequence[str],
+    dialect: str,
 ) -> exp.Expression:
     """Children per parent of one foreign key, computed by the source: rows ``(n, parents)``
     (``parents`` parents have ``n`` children, childless parents included as ``n = 0``), one
     row ``(-1, orphan child rows)`` and one row ``(-2, child rows with a null key column)``.
-    Only counts leave the database."""
+    Only counts leave the database. A child column of another type than its parent column
+    (a virtual key) is cast to the parent's type, as the subsetter matches them."""
     keys = [f"k{i}" for i in range(len(columns))]
 
     def all_not_null(names: Sequence[str]) -> exp.Condition:
@@ -162,7 +182,10 @@ def fanout_query(
 
     children = (
         exp.select(
-            *(exp.alias_(col(c), k, quoted=True) for c, k in zip(columns, keys, strict=True)),
+            *(
+                exp.alias_(_as_type_of(col(c), child, c, parent, rc, dialect), k, quoted=True)
+                for c, rc, k in zip(columns, ref_columns, keys, strict=True)
+            ),
             exp.alias_(exp.func("count", exp.Star()), "n", quoted=True),
         )
         .from_(table_ref(child.name))
@@ -211,3 +234,23 @@ def fanout_query(
     )
     union = exp.union(exp.union(per_parent, orphans, distinct=False), nulls, distinct=False)
     return union.with_(ident(_CHILDREN), as_=children).with_(ident(_PARENTS), as_=parents)
+
+
+def _as_type_of(
+    value: exp.Expression,
+    child: Table,
+    column: str,
+    parent: Table,
+    ref_column: str,
+    dialect: str,
+) -> exp.Expression:
+    """``value`` (of ``child.column``) cast to the type of ``parent.ref_column`` when the two
+    are declared differently; as text when that type is not one sqlglot can write."""
+    have, want = child.column(column).type, parent.column(ref_column).type
+    if have.lower() == want.lower():
+        return value
+    try:
+        target = exp.DataType.build(want, dialect=dialect)
+    except (ParseError, ValueError):
+        target = exp.DataType.build("text")
+    return exp.cast(value, target)

@@ -19,6 +19,7 @@ from sandboxer.snapshot.build import build_snapshot, load_schema
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.sources import create_source
 
+EMAIL = "email"
 DDL = [
     "create table parent (id integer primary key, a integer not null, b varchar(10) not null, "
     "unique (a, b))",
@@ -111,8 +112,6 @@ def test_children_per_parent_is_computed_by_the_source(
         assert _fanout_summary(*result, DEFAULTS) == in_polars
 
 
-
-
 def _shop_files(folder: Path, customers: int, seed: int) -> Path:
     import pyarrow.parquet as pq
 
@@ -186,11 +185,12 @@ def test_excluded_tables_are_not_profiled_and_redacted_columns_not_by_value(
                 "roots": [{"table": "customers", "percent": 50}],
                 "tables": {"payments": "exclude"},
             },
-            "redact": {"columns": {"customers": {"email": {"strategy": "fake", "entity": "email"}}}},
+            "redact": {"columns": {"customers": {"email": {"strategy": "fake", "entity": EMAIL}}}},
         }
     )
     store = LocalStore(tmp_path / "store")
-    info = build_snapshot("shop", ds, store, NoopConsole(), stages=[RedactStage(ds.redact, key, tmp_path)])
+    stages = [RedactStage(ds.redact, key, tmp_path)]
+    info = build_snapshot("shop", ds, store, NoopConsole(), stages=stages)
     assert "payments" in info.manifest["excluded_tables"]
     (entry,) = (tmp_path / "store/cache/profiles").glob("*.json")
     profile = json.loads(entry.read_text())["profile"]
@@ -227,3 +227,114 @@ def test_postgres_state_follows_writes(pg_url: str) -> None:
         con.execute("truncate child")
     with source:
         assert source.state(schema) != after  # a new file node at once
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_profile_samples_are_native_repeatable_and_sized(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from sandboxer.profile import profile_source
+    from sandboxer.sources.base import Sample
+
+    ddl = [
+        "create table big (id integer primary key, v integer, g varchar(4))",
+        "insert into big select i, i % 97, 'g' || (i % 7) from generate_series(1, 50000) s(i)",
+    ]
+    if engine == "duckdb":
+        import duckdb
+
+        url = f"duckdb:///{tmp_path / 'big.duckdb'}"
+        with duckdb.connect(str(tmp_path / "big.duckdb")) as con:
+            for statement in ddl:
+                con.execute(statement)
+    else:
+        import psycopg
+
+        url = request.getfixturevalue("pg_url")
+        with psycopg.connect(url, autocommit=True) as con:
+            for statement in ddl:
+                con.execute(statement)
+    source = create_source(url)
+    with source:
+        first = profile_source(source, sample_rows=5000, seed=9, detect=False)
+        again = profile_source(source, sample_rows=5000, seed=9, detect=False)
+        other = profile_source(source, sample_rows=5000, seed=10, detect=False)
+        table = source.introspect().table("big")
+        sql = source.select(table, ["id"], sample=Sample(10, 9, method="native"))
+        md5 = source.select(table, ["id"], sample=Sample(10, 9))
+    big = first["tables"][next(iter(first["tables"]))]
+    assert big["rows"] == 50000 and big["sampled"]
+    assert 4000 < big["profiled_rows"] < 6000
+    assert first == again  # the same rows while the table is unchanged
+    assert other != first
+    assert 4000 < sql.num_rows < 6000 and 4000 < md5.num_rows < 6000
+    assert sorted(sql.column("id").to_pylist()) != sorted(md5.column("id").to_pylist())
+
+
+def test_virtual_keys_of_other_types_and_a_fidelity_that_cannot_be_measured(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A text column referencing an integer key (a virtual key): fan-out casts like the
+    subsetter. When a value does not convert, PostgreSQL refuses the fan-out query: the build
+    still publishes, records why without the value, and ``verify --min-fidelity`` fails."""
+    import psycopg
+    from click.testing import CliRunner
+
+    from sandboxer.cli.main import cli
+
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("create table parent (id integer primary key, v integer)")
+        con.execute("create table child (id integer primary key, parent_ref text)")
+        con.execute("insert into parent select i, i % 10 from generate_series(1, 3000) i")
+        con.execute(
+            "insert into child select i, (i % 3000 + 1)::text from generate_series(1, 3000) i"
+        )
+    config = tmp_path / "sandboxer.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "datasets": {
+                    "d": {
+                        "source": pg_url,
+                        "keys": {
+                            "foreign": [
+                                {
+                                    "table": "child",
+                                    "columns": ["parent_ref"],
+                                    "references": "parent",
+                                }
+                            ]
+                        },
+                        "subset": {"roots": [{"table": "parent", "percent": 10}]},
+                        "redact": {"mode": "off"},
+                        "fidelity": {"sample_rows": 1000},
+                    }
+                },
+            }
+        )
+    )
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+    result = run("--json", "data", "build")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads(result.stdout.strip().splitlines()[-1])
+    assert run("data", "verify", "--min-fidelity", "0.5").exit_code == 0
+
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("insert into child values (5001, 'Zelda Quux-7731')")
+    # Another seed: another snapshot (the same content would be the published one again).
+    config.write_text(config.read_text().replace('"subset"', '"seed": 1, "subset"'))
+    result = run("--json", "data", "build")
+    assert result.exit_code == 0, result.stderr
+    assert "Fidelity was not measured" in result.stderr
+    assert "Zelda" not in result.stderr and "Zelda" not in result.stdout
+    sid = json.loads(result.stdout.strip().splitlines()[-1])["id"]
+    stored = json.loads((tmp_path / ".sandboxer/snapshots" / sid / "manifest.json").read_text())
+    assert "invalid input syntax" in stored["fidelity"]["error"]
+    assert "Zelda" not in json.dumps(stored)
+    result = run("data", "verify", "--min-fidelity", "0.5")
+    assert result.exit_code == 1 and "fidelity was not measured" in result.stderr
+    assert manifest["id"] != sid
