@@ -146,10 +146,12 @@ def profile_source(
 
     Tables with more than ``sample_rows`` rows are profiled on a seeded sample of about
     ``sample_rows`` rows (``Sample(method="native")``: the engine's Bernoulli sample, the same
-    rows while the table is unchanged); row counts are exact, and foreign-key fan-out of a
-    sampled table is computed by the source over the whole tables, so it is never distorted
-    by sampling. ``schema`` defaults to
-    ``source.introspect()``; pass ``load_schema(source, dataset)`` to include virtual keys.
+    rows while the table is unchanged); row counts are exact. Foreign-key fan-out of a
+    sampled child table is counted over all its rows (one narrow read of its key columns):
+    the children of every parent, or of the sampled parents when the parent table is sampled
+    too (an unbiased estimate of the distribution; orphans are then not counted).
+    ``schema`` defaults to ``source.introspect()``; pass ``load_schema(source, dataset)`` to
+    include virtual keys.
     """
     import polars as pl
 
@@ -177,13 +179,27 @@ def profile_source(
         entry["rows"] = counts[key]
         entry["sampled"] = key in sampled
     for key, entry in profile["tables"].items():
-        for fk in entry["foreign_keys"]:
-            if fk["ref_table"] not in frames or not (key in sampled or fk["ref_table"] in sampled):
-                continue
-            fan, orphans, nulls = source.children_per_parent(
-                schema.tables[key], fk["columns"], schema.table(fk["ref_table"]), fk["ref_columns"]
+        fks = [
+            fk
+            for fk in entry["foreign_keys"]
+            if fk["ref_table"] in frames and (key in sampled or fk["ref_table"] in sampled)
+        ]
+        if not fks:
+            continue
+        child = frames[key]
+        if key in sampled:
+            # One narrow read of every foreign-key column of the table, all rows.
+            columns = sorted({c for fk in fks for c in fk["columns"]})
+            child = _lazy(pl.from_arrow(source.select(schema.tables[key], columns)))
+        for fk in fks:
+            fk["children_per_parent"] = fanout(
+                child,
+                frames[fk["ref_table"]],
+                fk["columns"],
+                fk["ref_columns"],
+                settings=settings,
+                sampled_parents=fk["ref_table"] in sampled,
             )
-            fk["children_per_parent"] = _fanout_summary(fan, orphans, nulls, settings)
     return profile
 
 
@@ -602,12 +618,15 @@ def fanout(
     ref_columns: list[str],
     *,
     settings: ProfileSettings = DEFAULTS,
+    sampled_parents: bool = False,
 ) -> dict[str, Any]:
     """How many children each parent has (parents with none count as 0), as counts only.
 
     ``child`` holds the foreign-key ``columns``, ``parent`` the referenced ``ref_columns``.
     Child rows with a null in the key are ``null_children``; those matching no parent are
-    ``orphans`` (possible in a subset's source or in loose data).
+    ``orphans`` (possible in a subset's source or in loose data). With ``sampled_parents``
+    (``parent`` is a sample of the parent table), only the sampled parents' children count
+    and ``orphans`` is None: a child of an unsampled parent is no orphan.
     """
     import polars as pl
 
@@ -620,7 +639,7 @@ def fanout(
     # A virtual key may join columns of different types: the child's are cast to the
     # parent's, as the subsetter matches them (values that do not convert count as null).
     children = child.select(pl.col(c).alias(k) for c, k in zip(columns, keys, strict=True))
-    children = children.cast(dict(parents.collect_schema()), strict=False)
+    children = children.cast(dict(parents.collect_schema().items()), strict=False)
     not_null = pl.all_horizontal(pl.col(k).is_not_null() for k in keys)
     nulls = children.select((~not_null).sum()).collect().item()
     grouped = children.filter(not_null).group_by(keys).agg(pl.len().alias("n"))
@@ -629,15 +648,15 @@ def fanout(
     )
     orphans = grouped.join(parents, on=keys, how="anti").select(pl.col("n").sum())
     counts = per_parent.group_by("n").agg(pl.len().alias("parents")).sort("n").collect()
-    orphan_rows = orphans.collect().item() or 0
+    orphan_rows = None if sampled_parents else int(orphans.collect().item() or 0)
     pairs = list(
         zip(counts.get_column("n").to_list(), counts.get_column("parents").to_list(), strict=True)
     )
-    return _fanout_summary(pairs, int(orphan_rows), int(nulls), settings)
+    return _fanout_summary(pairs, orphan_rows, int(nulls), settings)
 
 
 def _fanout_summary(
-    counts: list[tuple[int, int]], orphans: int, nulls: int, settings: ProfileSettings
+    counts: list[tuple[int, int]], orphans: int | None, nulls: int, settings: ProfileSettings
 ) -> dict[str, Any]:
     """The stored shape of a fan-out from ``(children, parents)`` pairs sorted by children."""
     ks = [k for k, _ in counts]

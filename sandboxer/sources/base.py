@@ -92,20 +92,6 @@ class Source(abc.ABC):
 
         return int(self.aggregate(count_query(table), table)[0][0])
 
-    def children_per_parent(
-        self, child: Table, columns: Sequence[str], parent: Table, ref_columns: Sequence[str]
-    ) -> tuple[list[tuple[int, int]], int, int]:
-        """How many children each parent has, computed by the source over the whole tables:
-        ``([(children, parents), ...] sorted by children, orphan rows, rows with a null
-        key)``. Only counts are read."""
-        from sandboxer.sources.sql import fanout_query
-
-        query = fanout_query(child, columns, parent, ref_columns, self.dialect)
-        rows = self.aggregate(query, child)
-        counts = sorted((int(n), int(p)) for n, p in rows if int(n) >= 0)
-        special = {int(n): int(p or 0) for n, p in rows if int(n) < 0}
-        return counts, special.get(-1, 0), special.get(-2, 0)
-
     @abc.abstractmethod
     def aggregate(self, query: exp.Expression, table: Table) -> list[tuple[Any, ...]]:
         """Run a read-only query whose result is small (counts, statistics) in the same

@@ -73,14 +73,7 @@ def select_query(
     source = table_ref(table.name)
     native = sample is not None and sample.method == "native" and dialect in NATIVE_SAMPLES
     if sample is not None and sample.percent < 100 and native:
-        source.set(
-            "sample",
-            exp.TableSample(
-                method=exp.var("BERNOULLI"),
-                percent=exp.Literal.number(sample.percent),
-                seed=exp.Literal.number(sample.seed),
-            ),
-        )
+        source.set("sample", native_sample(sample))
     query = exp.select(*(col(c) for c in columns)).from_(source)
     if where is not None:
         query = query.where(where.copy())
@@ -159,98 +152,10 @@ def parse_where(where: str, table: Table, dialect: str, *, origin: str = "where"
     return condition  # type: ignore[return-value]  # sqlglot types it as Expr
 
 
-_CHILDREN = "__sandboxer_children"
-_PARENTS = "__sandboxer_parents"
-
-
-def fanout_query(
-    child: Table,
-    columns: Sequence[str],
-    parent: Table,
-    ref_columns: Sequence[str],
-    dialect: str,
-) -> exp.Expression:
-    """Children per parent of one foreign key, computed by the source: rows ``(n, parents)``
-    (``parents`` parents have ``n`` children, childless parents included as ``n = 0``), one
-    row ``(-1, orphan child rows)`` and one row ``(-2, child rows with a null key column)``.
-    Only counts leave the database. A child column of another type than its parent column
-    (a virtual key) is cast to the parent's type, as the subsetter matches them."""
-    keys = [f"k{i}" for i in range(len(columns))]
-
-    def all_not_null(names: Sequence[str]) -> exp.Condition:
-        return exp.and_(*(exp.Not(this=exp.Is(this=col(c), expression=exp.Null())) for c in names))
-
-    children = (
-        exp.select(
-            *(
-                exp.alias_(_as_type_of(col(c), child, c, parent, rc, dialect), k, quoted=True)
-                for c, rc, k in zip(columns, ref_columns, keys, strict=True)
-            ),
-            exp.alias_(exp.func("count", exp.Star()), "n", quoted=True),
-        )
-        .from_(table_ref(child.name))
-        .where(all_not_null(columns))
-        .group_by(*(col(c) for c in columns))
+def native_sample(sample: Sample) -> exp.TableSample:
+    """``TABLESAMPLE BERNOULLI (percent) REPEATABLE (seed)``: see ``Sample``."""
+    return exp.TableSample(
+        method=exp.var("BERNOULLI"),
+        percent=exp.Literal.number(sample.percent),
+        seed=exp.Literal.number(sample.seed),
     )
-    parents = (
-        exp.select(
-            *(exp.alias_(col(c), k, quoted=True) for c, k in zip(ref_columns, keys, strict=True))
-        )
-        .distinct()
-        .from_(table_ref(parent.name))
-        .where(all_not_null(ref_columns))
-    )
-    matched = exp.and_(*(exp.EQ(this=col(k, _PARENTS), expression=col(k, _CHILDREN)) for k in keys))
-    n = exp.func("coalesce", col("n", _CHILDREN), exp.Literal.number(0))
-    per_parent = (
-        exp.select(
-            exp.alias_(n, "n", quoted=True),
-            exp.alias_(exp.func("count", exp.Star()), "parents", quoted=True),
-        )
-        .from_(exp.Table(this=ident(_PARENTS)))
-        .join(exp.Table(this=ident(_CHILDREN)), on=matched, join_type="left")
-        .group_by(n)
-    )
-    orphans = (
-        exp.select(
-            exp.Literal.number(-1),
-            exp.func("coalesce", exp.func("sum", col("n", _CHILDREN)), exp.Literal.number(0)),
-        )
-        .from_(exp.Table(this=ident(_CHILDREN)))
-        .where(
-            exp.Not(
-                this=exp.Exists(
-                    this=exp.select(exp.Literal.number(1))
-                    .from_(exp.Table(this=ident(_PARENTS)))
-                    .where(matched)
-                )
-            )
-        )
-    )
-    nulls = (
-        exp.select(exp.Literal.number(-2), exp.func("count", exp.Star()))
-        .from_(table_ref(child.name))
-        .where(exp.Not(this=exp.paren(all_not_null(columns))))
-    )
-    union = exp.union(exp.union(per_parent, orphans, distinct=False), nulls, distinct=False)
-    return union.with_(ident(_CHILDREN), as_=children).with_(ident(_PARENTS), as_=parents)
-
-
-def _as_type_of(
-    value: exp.Expression,
-    child: Table,
-    column: str,
-    parent: Table,
-    ref_column: str,
-    dialect: str,
-) -> exp.Expression:
-    """``value`` (of ``child.column``) cast to the type of ``parent.ref_column`` when the two
-    are declared differently; as text when that type is not one sqlglot can write."""
-    have, want = child.column(column).type, parent.column(ref_column).type
-    if have.lower() == want.lower():
-        return value
-    try:
-        target = exp.DataType.build(want, dialect=dialect)
-    except (ParseError, ValueError):
-        target = exp.DataType.build("text")
-    return exp.cast(value, target)

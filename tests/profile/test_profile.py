@@ -85,11 +85,13 @@ def test_profile_source_keeps_canaries_out(tmp_path: Path) -> None:
         assert value not in text
     people = profile["tables"]["people"]
     assert people["rows"] == 300 and people["sampled"] and people["profiled_rows"] < 300
-    # Fan-out comes from the full key columns even though both tables were sampled.
+    # Both tables sampled: every order of the sampled people counts (each has exactly 3).
     fk = profile["tables"]["orders"]["foreign_keys"][0]
     assert fk["ref_table"] == "people"
-    assert fk["children_per_parent"]["children"] == 900
-    assert fk["children_per_parent"]["parents"] == 300
+    fan = fk["children_per_parent"]
+    assert fan["parents"] == people["profiled_rows"]
+    assert fan["counts"] == {"children": [3], "parents": [people["profiled_rows"]]}
+    assert fan["children"] == 3 * people["profiled_rows"] and fan["orphans"] is None
 
 
 def test_low_cardinality_categories_with_frequencies_high_cardinality_without() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from sandboxer.config.models import Dataset
 from sandboxer.console import NoopConsole
-from sandboxer.profile.profile import DEFAULTS, _fanout_summary, fanout
+from sandboxer.profile.profile import fanout
 from sandboxer.snapshot.build import build_snapshot, load_schema
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.sources import create_source
@@ -87,29 +87,50 @@ def fan_source(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     ("columns", "ref_columns", "expected"),
     [
         # parents 1,2,3,4,5: 3, 1, 0, 2, 0 children; child 7 and 8 point at 99; 9 is null.
-        (["pid"], ["id"], ([(0, 2), (1, 1), (2, 1), (3, 1)], 2, 1)),
+        (["pid"], ["id"], ({"children": [0, 1, 2, 3], "parents": [2, 1, 1, 1]}, 2, 1)),
         # (10,x) x3, (20,y) x1, (40,y) x1; (40,zz) and (99,x) match nothing; (10,null) and
         # (null,y) have a null part.
-        (["pa", "pb"], ["a", "b"], ([(0, 2), (1, 2), (3, 1)], 2, 2)),
+        (["pa", "pb"], ["a", "b"], ({"children": [0, 1, 3], "parents": [2, 2, 1]}, 2, 2)),
     ],
 )
-def test_children_per_parent_is_computed_by_the_source(
+def test_fanout_of_a_sampled_table_counts_all_its_rows(
     fan_source: str, columns: list[str], ref_columns: list[str], expected: Any
 ) -> None:
+    """The child table (9 rows) is sampled, its parent (5 rows) is not: fan-out still counts
+    every child row, exactly as polars does on the whole tables."""
+    from sandboxer.profile import profile_source
+    from sandboxer.sources.schema import ForeignKey
+
     source = create_source(fan_source)
     with source:
         schema = source.introspect()
         child, parent = schema.table("child"), schema.table("parent")
-        result = source.children_per_parent(child, columns, parent, ref_columns)
-        assert result == expected
-        # The same summary the polars path computes from the whole key columns.
-        in_polars = fanout(
+        child.foreign_keys[:] = [
+            ForeignKey(child.name, tuple(columns), parent.name, tuple(ref_columns))
+        ]
+        profile = profile_source(source, schema, sample_rows=7, detect=False)
+        whole = fanout(
             pl.from_arrow(source.select(child, columns)).lazy(),  # type: ignore[union-attr]
             pl.from_arrow(source.select(parent, ref_columns)).lazy(),  # type: ignore[union-attr]
             columns,
             ref_columns,
         )
-        assert _fanout_summary(*result, DEFAULTS) == in_polars
+        sparse = profile_source(source, schema, sample_rows=3, seed=1, detect=False)
+    tables = profile["tables"]
+    assert tables[child.key]["sampled"] and not tables[parent.key]["sampled"]
+    assert tables[child.key]["profiled_rows"] < 9
+    (fk,) = tables[child.key]["foreign_keys"]
+    counts, orphans, nulls = expected
+    assert fk["children_per_parent"] == whole
+    assert whole["counts"] == counts
+    assert (whole["orphans"], whole["null_children"]) == (orphans, nulls)
+    # Both sampled: the sampled parents' children, no orphan count.
+    (fk,) = sparse["tables"][child.key]["foreign_keys"]
+    sampled_parents = sparse["tables"][parent.key]["profiled_rows"]
+    assert sparse["tables"][parent.key]["sampled"]
+    assert fk["children_per_parent"]["orphans"] is None
+    assert fk["children_per_parent"]["parents"] == sampled_parents
+    assert fk["children_per_parent"]["null_children"] == nulls
 
 
 def _shop_files(folder: Path, customers: int, seed: int) -> Path:
@@ -272,14 +293,16 @@ def test_profile_samples_are_native_repeatable_and_sized(
 
 
 def test_virtual_keys_of_other_types_and_a_fidelity_that_cannot_be_measured(
-    pg_url: str, tmp_path: Path
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A text column referencing an integer key (a virtual key): fan-out casts like the
-    subsetter. When a value does not convert, PostgreSQL refuses the fan-out query: the build
-    still publishes, records why without the value, and ``verify --min-fidelity`` fails."""
+    subsetter, and a value that does not convert counts as a null key. When the source fails
+    while fidelity is measured (here: the server ends the connection), the build still
+    publishes, records why, and ``verify --min-fidelity`` fails."""
     import psycopg
     from click.testing import CliRunner
 
+    import sandboxer.profile.cache as cache_module
     from sandboxer.cli.main import cli
 
     with psycopg.connect(pg_url, autocommit=True) as con:
@@ -289,52 +312,51 @@ def test_virtual_keys_of_other_types_and_a_fidelity_that_cannot_be_measured(
         con.execute(
             "insert into child select i, (i % 3000 + 1)::text from generate_series(1, 3000) i"
         )
+        con.execute("insert into child values (5001, 'Zelda Quux-7731')")
     config = tmp_path / "sandboxer.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "datasets": {
-                    "d": {
-                        "source": pg_url,
-                        "keys": {
-                            "foreign": [
-                                {
-                                    "table": "child",
-                                    "columns": ["parent_ref"],
-                                    "references": "parent",
-                                }
-                            ]
-                        },
-                        "subset": {"roots": [{"table": "parent", "percent": 10}]},
-                        "redact": {"mode": "off"},
-                        "fidelity": {"sample_rows": 1000},
-                    }
-                },
-            }
-        )
-    )
+    dataset: dict[str, Any] = {
+        "source": pg_url,
+        "keys": {
+            "foreign": [{"table": "child", "columns": ["parent_ref"], "references": "parent"}]
+        },
+        "subset": {"roots": [{"table": "parent", "percent": 10}]},
+        "redact": {"mode": "off"},
+        "fidelity": {"sample_rows": 1000},
+    }
+    config.write_text(json.dumps({"version": 1, "datasets": {"d": dataset}}))
 
     def run(*args: str) -> Any:
         return CliRunner().invoke(cli, ["--config", str(config), *args])
 
+    def manifest(result: Any) -> dict[str, Any]:
+        sid = json.loads(result.stdout.strip().splitlines()[-1])["id"]
+        return json.loads((tmp_path / ".sandboxer/snapshots" / sid / "manifest.json").read_text())
+
     result = run("--json", "data", "build")
     assert result.exit_code == 0, result.stderr
-    manifest = json.loads(result.stdout.strip().splitlines()[-1])
+    fidelity = manifest(result)["fidelity"]
+    (fk,) = fidelity["tables"]["public.child"]["foreign_keys"]
+    assert fk["metric"] == "ks_counts" and fidelity["score"] > 0.5
     assert run("data", "verify", "--min-fidelity", "0.5").exit_code == 0
 
-    with psycopg.connect(pg_url, autocommit=True) as con:
-        con.execute("insert into child values (5001, 'Zelda Quux-7731')")
-    # Another seed: another snapshot (the same content would be the published one again).
-    config.write_text(config.read_text().replace('"subset"', '"seed": 1, "subset"'))
+    real = cache_module.profile_source
+
+    def server_ends_the_session(source: Any, *args: Any, **kwargs: Any) -> Any:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity "
+                "where datname = current_database() and pid <> pg_backend_pid()"
+            )
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(cache_module, "profile_source", server_ends_the_session)
+    dataset["seed"] = 1  # another snapshot: the same content would be the published one
+    config.write_text(json.dumps({"version": 1, "datasets": {"d": dataset}}))
     result = run("--json", "data", "build")
     assert result.exit_code == 0, result.stderr
     assert "Fidelity was not measured" in result.stderr
-    assert "Zelda" not in result.stderr and "Zelda" not in result.stdout
-    sid = json.loads(result.stdout.strip().splitlines()[-1])["id"]
-    stored = json.loads((tmp_path / ".sandboxer/snapshots" / sid / "manifest.json").read_text())
-    assert "invalid input syntax" in stored["fidelity"]["error"]
-    assert "Zelda" not in json.dumps(stored)
+    stored = manifest(result)
+    assert "PostgreSQL error" in stored["fidelity"]["error"]
+    assert "Zelda" not in json.dumps(stored) and "Zelda" not in result.stderr
     result = run("data", "verify", "--min-fidelity", "0.5")
     assert result.exit_code == 1 and "fidelity was not measured" in result.stderr
-    assert manifest["id"] != sid
