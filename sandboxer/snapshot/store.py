@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,4 +317,9 @@ class LocalStore(Store):
                 if self.latest(ref.stem) is None:
                     ref.unlink()
                     removed.append(str(ref.relative_to(self.root)))
+        # Half-written cache entries of killed builds (a live build renames its own at once).
+        for partial in sorted((self.root / "cache").glob("*/.*.tmp")):
+            if time.time() - partial.stat().st_mtime > 3600:
+                partial.unlink(missing_ok=True)
+                removed.append(str(partial.relative_to(self.root)))
         return removed

@@ -213,3 +213,18 @@ def test_full_disk_publishes_nothing(tmp_path: Path, graph_url: str) -> None:
         assert not any((mount / "store" / "tmp").iterdir())
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_gc_removes_stale_partial_cache_entries_only(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    profiles = tmp_path / "store/cache/profiles"
+    profiles.mkdir(parents=True)
+    kept = profiles / "abc.json"
+    stale = profiles / ".abc.json.1a2b3c4d.tmp"
+    fresh = profiles / ".abc.json.5e6f7a8b.tmp"  # a live build is about to rename it
+    for path in (kept, stale, fresh):
+        path.write_text("{}")
+    hours_ago = time.time() - 7200
+    os.utime(stale, (hours_ago, hours_ago))
+    assert store.gc() == ["cache/profiles/.abc.json.1a2b3c4d.tmp"]
+    assert kept.exists() and fresh.exists() and not stale.exists()
