@@ -76,11 +76,12 @@ def detect_column(
     ``sample`` is a sample of the column's values (any dtype). ``table`` (optional) gives
     context: ``name`` in a ``customers`` table is more likely a person's name.
     """
-    findings = _candidates(
-        name, sample, threshold=threshold, table=table, text_min_fraction=text_min_fraction
-    )
-    kept = [f for f in findings if f.confidence >= threshold]
-    return sorted(kept, key=lambda f: (-f.confidence, f.entity.value))
+    return detect_frame(
+        sample.rename(name).to_frame(),
+        threshold=threshold,
+        table=table,
+        text_min_fraction=text_min_fraction,
+    )[name]
 
 
 def detect_frame(
@@ -90,17 +91,25 @@ def detect_frame(
     table: str | None = None,
     text_min_fraction: float = T.FREE_TEXT_MIN_FRACTION,
 ) -> dict[str, list[Finding]]:
-    """``detect_column`` for every column of ``sample`` (columns without findings map to [])."""
-    return {
-        column: detect_column(
-            column,
-            sample.get_column(column),
-            threshold=threshold,
-            table=table,
-            text_min_fraction=text_min_fraction,
-        )
+    """``detect_column`` for every column of ``sample`` (columns without findings map to []).
+
+    Free-form text columns are scanned for spans together, in one pass over all their values:
+    the span rules cost mostly per call, not per value."""
+    staged = {
+        column: _candidates(column, sample.get_column(column), threshold=threshold, table=table)
         for column in sample.columns
     }
+    texts = {column: text for column, (_, text) in staged.items() if text is not None}
+    counts = T.rows_with_spans_by_column(texts) if texts else {}
+    out: dict[str, list[Finding]] = {}
+    for column, (findings, text) in staged.items():
+        if text is not None:
+            found = _free_text(column, sample.height, text.len(), counts[column], text_min_fraction)
+            if found is not None:
+                findings = [*findings, found]
+        kept = [f for f in findings if f.confidence >= threshold]
+        out[column] = sorted(kept, key=lambda f: (-f.confidence, f.entity.value))
+    return out
 
 
 def _candidates(
@@ -109,23 +118,23 @@ def _candidates(
     *,
     threshold: float,
     table: str | None,
-    text_min_fraction: float,
-) -> list[Finding]:
+) -> tuple[list[Finding], pl.Series | None]:
+    """Findings from the column's name and whole values, and the values to scan for spans
+    (free-form text that is not PII as a whole) or None."""
     import polars as pl
 
     kind = kind_of(sample.dtype)
     if kind == "list":
         inner = sample.explode() if isinstance(sample.dtype, pl.List) else sample.arr.explode()
-        found = _candidates(
-            name, inner, threshold=threshold, table=table, text_min_fraction=text_min_fraction
-        )
-        return [_with_evidence(f, {"element_of": "list", "sampled": sample.len()}) for f in found]
+        found, text = _candidates(name, inner, threshold=threshold, table=table)
+        found = [_with_evidence(f, {"element_of": "list", "sampled": sample.len()}) for f in found]
+        return found, text
     if kind == "struct":
         from sandboxer.redact.detect.jsonpaths import json_document_finding
 
         docs = sample.struct.json_encode()
         finding = json_document_finding(name, docs, threshold=threshold)
-        return [finding] if finding else []
+        return ([finding] if finding else []), None
 
     match = N.match_name(name, kind, context=table)
     if kind == N.STRING:
@@ -135,8 +144,8 @@ def _candidates(
         if looks_like_json(values):
             finding = json_document_finding(name, sample, threshold=threshold)
             if finding is not None:
-                return [finding]
-            return [_name_only(name, match, sample, values.len())] if match else []
+                return [finding], None
+            return ([_name_only(name, match, sample, values.len())] if match else []), None
         scores = V.score_strings(values)
     elif kind == N.INTEGER:
         values = sample.drop_nulls()
@@ -148,16 +157,14 @@ def _candidates(
         values = sample.drop_nulls()
         scores = []
     else:
-        return []
+        return [], None
 
     findings = _combine(name, match, scores, sample, values)
     # Whole values that are PII (by name or by value) are replaced whole: no need for spans.
     whole = any(f.confidence >= threshold for f in findings)
     if kind == N.STRING and not whole and T.is_free_form(values):
-        text_finding = _free_text(name, sample, values, text_min_fraction)
-        if text_finding is not None:
-            findings.append(text_finding)
-    return findings
+        return findings, values
+    return findings, None
 
 
 def _with_evidence(finding: Finding, extra: Evidence) -> Finding:
@@ -259,18 +266,20 @@ def _best_per_entity(findings: list[Finding]) -> list[Finding]:
 
 
 def _free_text(
-    name: str, sample: pl.Series, values: pl.Series, min_fraction: float
+    name: str, sampled: int, non_null: int, counts: dict[str, int], min_fraction: float
 ) -> Finding | None:
-    counts = T.rows_with_spans(values)
+    """The free-text finding of a column from its span counts (``rows_with_spans`` and one
+    count per entity)."""
+    counts = dict(counts)
     rows = counts.pop("rows_with_spans")
     if not rows:
         return None
-    fraction = rows / values.len()
+    fraction = rows / non_null
     # Below the minimum share a column is still reported at a lower threshold.
     confidence = 0.7 + 0.3 * min(1.0, fraction / 0.2) if fraction >= min_fraction else 0.5
     evidence: Evidence = {
-        "sampled": sample.len(),
-        "non_null": values.len(),
+        "sampled": sampled,
+        "non_null": non_null,
         "rows_with_spans": rows,
         **counts,
     }

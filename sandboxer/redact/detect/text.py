@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -292,11 +292,33 @@ def is_free_form(values: pl.Series) -> bool:
 
 def rows_with_spans(values: pl.Series) -> dict[str, int]:
     """Per entity, how many of ``values`` hold at least one span; plus ``rows_with_spans``."""
+    return rows_with_spans_by_column({"": values})[""]
+
+
+def rows_with_spans_by_column(values: Mapping[str, pl.Series]) -> dict[str, dict[str, int]]:
+    """``rows_with_spans`` of several columns' values, found in one ``find_spans`` pass."""
     import polars as pl
 
-    spans = find_spans(values)
-    counts = spans.select((pl.all() > 0).sum()).row(0, named=True)
-    any_span = int(spans.select(pl.any_horizontal(pl.all() > 0).sum()).item()) if spans.width else 0
-    result = {entity: int(n) for entity, n in counts.items() if n}
-    result["rows_with_spans"] = any_span
-    return result
+    names = list(values)
+    tags = pl.concat(
+        [pl.repeat(i, values[n].len(), dtype=pl.UInt32, eager=True) for i, n in enumerate(names)]
+    )
+    texts = pl.concat([values[n].cast(pl.String) for n in names])
+    spans = find_spans(texts)
+    entities = spans.columns
+    per = (
+        spans.with_columns(tag=tags)
+        .group_by("tag")
+        .agg(
+            *((pl.col(e) > 0).sum().alias(e) for e in entities),
+            pl.any_horizontal(pl.col(e) > 0 for e in entities).sum().alias("rows_with_spans")
+            if entities
+            else pl.lit(0, dtype=pl.UInt32).alias("rows_with_spans"),
+        )
+    )
+    out: dict[str, dict[str, int]] = {n: {"rows_with_spans": 0} for n in names}
+    for row in per.iter_rows(named=True):
+        counts = {e: int(row[e]) for e in entities if row[e]}
+        counts["rows_with_spans"] = int(row["rows_with_spans"])
+        out[names[row["tag"]]] = counts
+    return out
