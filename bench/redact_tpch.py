@@ -21,10 +21,11 @@ Faker baseline reported beside it.
   Parquet files, with a ``RedactStage`` (mode ``auto``, explicit rules for ``c_name``,
   ``c_address``, ``c_phone`` as ``fake`` and ``o_comment`` as ``scrub_text``, so detection
   samples every table as it does for a user), against the same build with ``redact.mode: off``
-  and no stage; the two alternate. Default threads on both sides; fidelity off on both. The stage's time is split by
-  wrapping its methods: detection (``start``: sampling, detectors, policy), strategies
-  (``_redact`` per batch), gate (``check_output``). Outside the timing: both sides wrote the
-  same rows, every value of the four columns changed, and the gate passed.
+  and no stage; the two alternate. Default threads on both sides; fidelity off on both. The
+  stage's time is split by wrapping its methods: detection (``start``: sampling, detectors,
+  policy), strategies (``_redact`` per batch), gate (``check_output``). Outside the timing:
+  both sides wrote the same rows, every value of the four columns changed, and the gate
+  passed.
 """
 
 from __future__ import annotations

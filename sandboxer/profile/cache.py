@@ -48,11 +48,8 @@ def cache_key(
     content = {
         "format": FORMAT,
         "source": source.identity(),
+        # Columns, types and every key, virtual ones included.
         "schema": {k: table_meta(t, None) for k, t in sorted(schema.tables.items())},
-        "keys": {
-            k: [[list(fk.columns), fk.ref_table.key, list(fk.ref_columns)] for fk in t.foreign_keys]
-            for k, t in sorted(schema.tables.items())
-        },
         "sample_rows": sample_rows,
         "seed": seed,
         "pii": sorted(map(list, pii_columns)),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,7 @@ def profile_frames(
     pii_columns: Iterable[tuple[str, str]] | None = None,
     detect: bool = True,
     settings: ProfileSettings = DEFAULTS,
+    samples: Collection[str] = (),
 ) -> dict[str, Any]:
     """The profile of ``tables`` (JSON-serialisable, ``format: sandboxer.profile/1``).
 
@@ -87,7 +88,9 @@ def profile_frames(
     ``unique_keys``, ``foreign_keys: [{columns, ref_table, ref_columns}]``, ``columns:
     [{name, nullable}]``); foreign keys are profiled when both tables are in ``tables``.
     ``pii_columns`` are ``(table, column)`` pairs treated as personal data; with ``detect``
-    (the default) ``detect_frame`` adds what it finds on a sample of each table.
+    (the default) ``detect_frame`` adds what it finds on a sample of each table. Foreign keys
+    touching one of ``samples`` (tables given as samples) get no fan-out here: a sample's
+    is not the table's.
     """
     import polars as pl
 
@@ -120,7 +123,8 @@ def profile_frames(
                 "children_per_parent": None,
             }
             parent = tables.get(fk["ref_table"])
-            if parent is not None:
+            # A sample's fan-out is not the table's: the caller counts it (profile_source).
+            if parent is not None and not {key, fk["ref_table"]} & set(samples):
                 entry["children_per_parent"] = fanout(
                     tables[key].select(pl.col(c) for c in entry["columns"]),
                     parent.select(pl.col(c) for c in entry["ref_columns"]),
@@ -172,7 +176,7 @@ def profile_source(
         frames[key] = _lazy(pl.from_arrow(arrow))
     meta = {k: table_meta(t, None) for k, t in schema.tables.items()}
     profile = profile_frames(
-        frames, meta, pii_columns=pii_columns, detect=detect, settings=settings
+        frames, meta, pii_columns=pii_columns, detect=detect, settings=settings, samples=sampled
     )
     profile["source"] = source.identity()
     for key, entry in profile["tables"].items():
@@ -649,26 +653,16 @@ def fanout(
     orphans = grouped.join(parents, on=keys, how="anti").select(pl.col("n").sum())
     counts = per_parent.group_by("n").agg(pl.len().alias("parents")).sort("n").collect()
     orphan_rows = None if sampled_parents else int(orphans.collect().item() or 0)
-    pairs = list(
-        zip(counts.get_column("n").to_list(), counts.get_column("parents").to_list(), strict=True)
-    )
-    return _fanout_summary(pairs, orphan_rows, int(nulls), settings)
-
-
-def _fanout_summary(
-    counts: list[tuple[int, int]], orphans: int | None, nulls: int, settings: ProfileSettings
-) -> dict[str, Any]:
-    """The stored shape of a fan-out from ``(children, parents)`` pairs sorted by children."""
-    ks = [k for k, _ in counts]
-    ps = [p for _, p in counts]
+    ks = counts.get_column("n").to_list()
+    ps = counts.get_column("parents").to_list()
     total = sum(ps)
     children_total = sum(k * p for k, p in zip(ks, ps, strict=True))
     return {
         "parents": total,
         "childless": ps[0] if ks and ks[0] == 0 else 0,
         "children": children_total,
-        "null_children": nulls,
-        "orphans": orphans,
+        "null_children": int(nulls),
+        "orphans": orphan_rows,
         "mean": round(children_total / total, 6) if total else None,
         "max": ks[-1] if ks else None,
         "quantiles": _weighted_quantiles(ks, ps, settings.quantiles),

@@ -73,7 +73,14 @@ def select_query(
     source = table_ref(table.name)
     native = sample is not None and sample.method == "native" and dialect in NATIVE_SAMPLES
     if sample is not None and sample.percent < 100 and native:
-        source.set("sample", native_sample(sample))
+        source.set(
+            "sample",
+            exp.TableSample(
+                method=exp.var("BERNOULLI"),
+                percent=exp.Literal.number(sample.percent),
+                seed=exp.Literal.number(sample.seed),
+            ),
+        )
     query = exp.select(*(col(c) for c in columns)).from_(source)
     if where is not None:
         query = query.where(where.copy())
@@ -150,12 +157,3 @@ def parse_where(where: str, table: Table, dialect: str, *, origin: str = "where"
         if column.table:
             column.set("table", None)
     return condition  # type: ignore[return-value]  # sqlglot types it as Expr
-
-
-def native_sample(sample: Sample) -> exp.TableSample:
-    """``TABLESAMPLE BERNOULLI (percent) REPEATABLE (seed)``: see ``Sample``."""
-    return exp.TableSample(
-        method=exp.var("BERNOULLI"),
-        percent=exp.Literal.number(sample.percent),
-        seed=exp.Literal.number(sample.seed),
-    )

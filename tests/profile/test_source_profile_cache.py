@@ -19,7 +19,6 @@ from sandboxer.snapshot.build import build_snapshot, load_schema
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.sources import create_source
 
-EMAIL = "email"
 DDL = [
     "create table parent (id integer primary key, a integer not null, b varchar(10) not null, "
     "unique (a, b))",
@@ -206,7 +205,9 @@ def test_excluded_tables_are_not_profiled_and_redacted_columns_not_by_value(
                 "roots": [{"table": "customers", "percent": 50}],
                 "tables": {"payments": "exclude"},
             },
-            "redact": {"columns": {"customers": {"email": {"strategy": "fake", "entity": EMAIL}}}},
+            "redact": {
+                "columns": {"customers": {"email": {"strategy": "fake", "entity": "email"}}}
+            },
         }
     )
     store = LocalStore(tmp_path / "store")

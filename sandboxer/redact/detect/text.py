@@ -290,13 +290,9 @@ def is_free_form(values: pl.Series) -> bool:
     )
 
 
-def rows_with_spans(values: pl.Series) -> dict[str, int]:
-    """Per entity, how many of ``values`` hold at least one span; plus ``rows_with_spans``."""
-    return rows_with_spans_by_column({"": values})[""]
-
-
 def rows_with_spans_by_column(values: Mapping[str, pl.Series]) -> dict[str, dict[str, int]]:
-    """``rows_with_spans`` of several columns' values, found in one ``find_spans`` pass."""
+    """Per column of ``values``: per entity, how many values hold at least one span, plus
+    ``rows_with_spans``; found in one ``find_spans`` pass over every column's values."""
     import polars as pl
 
     names = list(values)
