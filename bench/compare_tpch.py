@@ -50,7 +50,7 @@ def tool(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import polars  # noqa: F401
 
     from sandboxer.compare import compare_table
-    from sandboxer.compare.spec import OutputCompare
+    from sandboxer.config.compare import OutputCompare
 
     with clock:
         diff = compare_table(

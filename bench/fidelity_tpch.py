@@ -60,8 +60,8 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import polars  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
+    import sandboxer.build.builder as build_module
     import sandboxer.profile.cache as profile_cache
-    import sandboxer.snapshot.build as build_module
     from sandboxer.config.models import Dataset
     from sandboxer.console import NoopConsole
     from sandboxer.snapshot.store import LocalStore

@@ -97,9 +97,9 @@ def baseline(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
 
 # -- snapshots (not timed) -----------------------------------------------------------------
 def build_tpch(store: Path, sf: float) -> str:
+    from sandboxer.build.builder import build_snapshot
     from sandboxer.config.models import Dataset
     from sandboxer.console import NoopConsole
-    from sandboxer.snapshot.build import build_snapshot
     from sandboxer.snapshot.store import LocalStore
 
     data = ensure_parquet(sf)
@@ -120,9 +120,9 @@ def build_shop(store: Path, work: Path) -> str:
 
     sys.path.insert(0, str(REPO))
     from examples.shop.generate import generate_shop, write_duckdb
+    from sandboxer.build.builder import build_snapshot
     from sandboxer.config.models import Dataset
     from sandboxer.console import NoopConsole
-    from sandboxer.snapshot.build import build_snapshot
     from sandboxer.snapshot.store import LocalStore
 
     db = write_duckdb(generate_shop(customers=SHOP_CUSTOMERS, seed=7), work / "prod.duckdb")

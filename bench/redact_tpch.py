@@ -6,7 +6,7 @@ Faker baseline reported beside it.
 
 - ``throughput/<strategy>-<what>-sf<N>``: one strategy over one whole column, one core
   (``POLARS_MAX_THREADS=1`` before polars is imported, DuckDB ``threads=1`` through
-  ``sandboxer.redact.keyed.THREADS``). TPC-H ``customer`` at SF and 10 x SF (the 10 x SF
+  ``sandboxer.redact.prf.THREADS``). TPC-H ``customer`` at SF and 10 x SF (the 10 x SF
   customer table alone is generated with ``tpchgen-cli --tables customer`` when the full data
   set is not cached), and ``orders.o_comment`` (``scrub_text``) at SF. The column is read and
   the strategy warmed up on 1,000 values (vocabularies, phone metadata, DuckDB) before the
@@ -80,9 +80,9 @@ def strategy(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     os.environ["POLARS_MAX_THREADS"] = "1"
     import polars as pl
 
-    import sandboxer.redact.keyed as keyed
+    import sandboxer.redact.prf as keyed
     from sandboxer.redact.entities import Entity
-    from sandboxer.redact.key import load_key
+    from sandboxer.redact.secret_key import load_key
     from sandboxer.redact.strategies import RedactionContext, apply
 
     keyed.THREADS = 1
@@ -146,11 +146,11 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import polars  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
+    from sandboxer.build.builder import build_snapshot
     from sandboxer.config.models import Dataset
     from sandboxer.console import NoopConsole
-    from sandboxer.redact.key import load_key
+    from sandboxer.redact.secret_key import load_key
     from sandboxer.redact.stage import RedactStage
-    from sandboxer.snapshot.build import build_snapshot
     from sandboxer.snapshot.store import LocalStore
     from sandboxer.sources import create_source
 

@@ -51,9 +51,9 @@ def tool(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import polars  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
+    from sandboxer.build.builder import build_snapshot
     from sandboxer.config.models import Dataset
     from sandboxer.console import NoopConsole
-    from sandboxer.snapshot.build import build_snapshot
     from sandboxer.snapshot.store import LocalStore
     from sandboxer.sources import create_source
 

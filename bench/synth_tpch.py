@@ -78,7 +78,7 @@ def synthesize(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.compute
 
-    from sandboxer.redact.vocab import vocab
+    from sandboxer.redact.fake_vocab import vocab
     from sandboxer.synthesize import generate
 
     vocab("en_US")  # the fakes' word lists, loaded once per process (as the other benches do)

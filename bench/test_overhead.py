@@ -104,10 +104,10 @@ INSTRUMENTED_CLI = r"""
 import sys, time
 T_MAIN = time.perf_counter()
 import sandboxer.compare.reports as reports
-import sandboxer.flow as flow
+import sandboxer.pipeline.flow as flow
 import sandboxer.pipeline.runner as runner
-import sandboxer.pipeline.tests as tests
-import sandboxer.sandboxes as sandboxes
+import sandboxer.pipeline.datatests as tests
+import sandboxer.sandbox.manager as sandboxes
 
 def emit(label, t0, t1):
     sys.stderr.write(f"BENCH-EVENT {label} {t0:.6f} {t1:.6f}\n")
@@ -232,7 +232,7 @@ def baseline(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
 
     sys.path.insert(0, str(REPO))
 
-    from sandboxer.pipeline.config import PythonStep
+    from sandboxer.config.pipeline import PythonStep
     from sandboxer.pipeline.plan import plan_steps
 
     project = Path(args["project"])

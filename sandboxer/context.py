@@ -91,8 +91,8 @@ class Context:
         self, source_url: str | None = None, dataset_name: str | None = None
     ) -> dict[str, Any]:
         """The schema graph of a source: tables, counts, keys, cycles, reachability."""
-        from sandboxer.snapshot.build import load_schema
-        from sandboxer.subset.graph import cycles, reachable
+        from sandboxer.build.builder import load_schema
+        from sandboxer.subset.graph import cycles, reachable, suggest_root
 
         dataset: Dataset | None = None
         if source_url is None:
@@ -148,9 +148,9 @@ class Context:
         write_policy: Path | None = None,
     ) -> dict[str, Any]:
         """Detect personal data on a sample of every table; optionally write a policy file."""
+        from sandboxer.build.builder import load_schema
         from sandboxer.config.models import Redact
         from sandboxer.redact.scan import policy_yaml, sample_tables, scan_pii
-        from sandboxer.snapshot.build import load_schema
 
         dataset: Dataset | None = None
         if source_url is None or dataset_name is not None:
@@ -182,8 +182,8 @@ class Context:
     def build(
         self, dataset_name: str | None = None, *, throwaway_key: bool = False
     ) -> SnapshotInfo:
-        from sandboxer.snapshot.build import build_snapshot
-        from sandboxer.snapshot.stages import Stage
+        from sandboxer.build.builder import build_snapshot
+        from sandboxer.snapshot.stage import Stage
 
         name, dataset = self.dataset(dataset_name)
         stages: list[Stage] = []
@@ -193,7 +193,7 @@ class Context:
             # Before redaction: synthetic rows get the same keyed rules as real ones.
             stages.append(SynthesizeStage(dataset.synthesize, self.project_dir))
         if dataset.redact.mode.value != "off":
-            from sandboxer.redact.key import load_key
+            from sandboxer.redact.secret_key import load_key
             from sandboxer.redact.stage import RedactStage
 
             key = load_key(
@@ -254,8 +254,8 @@ class Context:
         snapshot (id, dataset name, latest); written to ``output`` when given."""
         import json
 
+        from sandboxer.build.builder import load_schema
         from sandboxer.profile import profile_snapshot, profile_source
-        from sandboxer.snapshot.build import load_schema
 
         is_source = target is None or "://" in target or Path(target).exists()
         if is_source:
@@ -290,15 +290,15 @@ class Context:
     # -- sandboxes -----------------------------------------------------------------------
     @functools.cached_property
     def sandboxes(self) -> Any:
-        """Sandbox operations (``sandboxer.sandboxes.Sandboxes``)."""
-        from sandboxer.sandboxes import Sandboxes
+        """Sandbox operations (``sandboxer.sandbox.manager.Sandboxes``)."""
+        from sandboxer.sandbox.manager import Sandboxes
 
         return Sandboxes(self)
 
     @functools.cached_property
     def flow(self) -> Any:
-        """The Innovation Pipeline (``sandboxer.flow.Flow``): run, baselines, compare, test."""
-        from sandboxer.flow import Flow
+        """The Innovation Pipeline (``pipeline.flow.Flow``): run, baselines, compare, test."""
+        from sandboxer.pipeline.flow import Flow
 
         return Flow(self)
 
@@ -307,7 +307,7 @@ class Context:
         self, source_url: str | None, *, dataset_name: str | None = None, force: bool = False
     ) -> Path:
         """Write a starter sandboxer.yaml filled from the scanned schema."""
-        from sandboxer.config.starter import starter_config
+        from sandboxer.build.starter import starter_config
 
         if self.config_path.exists() and not force:
             raise SandboxerError(
@@ -322,37 +322,3 @@ class Context:
         text = starter_config(source_url, schema, dataset_name)
         self.config_path.write_text(text, encoding="utf-8")
         return self.config_path
-
-
-def suggest_root(schema: Schema) -> str | None:
-    """The table with the most descendants (children, grandchildren...) among tables that are
-    not small lookups: usually the business entity (customers, accounts, users)."""
-    from collections import defaultdict
-
-    children: dict[str, set[str]] = defaultdict(set)
-    for fk in schema.foreign_keys:
-        if fk.table.key != fk.ref_table.key:
-            children[fk.ref_table.key].add(fk.table.key)
-
-    def descendants(key: str) -> int:
-        seen: set[str] = set()
-        stack = [key]
-        while stack:
-            for c in children[stack.pop()]:
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
-        return len(seen)
-
-    candidates = [k for k in schema.tables if not is_lookup(schema, k)] or list(schema.tables)
-    if not candidates:
-        return None
-    return max(candidates, key=lambda k: (descendants(k), schema.tables[k].row_count or 0, k))
-
-
-def is_lookup(schema: Schema, key: str) -> bool:
-    """Small referenced tables (countries, statuses, regions): copy them whole."""
-    table = schema.tables[key]
-    referenced = any(fk.table.key != key for fk in schema.children_of(key))
-    small = table.row_count is not None and table.row_count <= 1000
-    return referenced and small

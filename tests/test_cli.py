@@ -132,7 +132,7 @@ def test_init_writes_a_config_that_builds(tmp_path: Path) -> None:
 
 
 def test_init_keeps_passwords_out_of_the_file(tmp_path: Path) -> None:
-    from sandboxer.config.starter import starter_config
+    from sandboxer.build.starter import starter_config
 
     text = starter_config("postgresql://app:hunter2@db:5432/prod", None)
     assert "hunter2" not in text and "${SANDBOXER_SOURCE_PASSWORD}" in text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sandboxer.compare.diff import compare_table
 from sandboxer.compare.result import CompareResult, TableDiff
-from sandboxer.compare.spec import OutputCompare
+from sandboxer.config.compare import OutputCompare
 from sandboxer.errors import ConfigError
 
 __all__ = ["CompareResult", "TableDiff", "compare_outputs", "compare_table"]

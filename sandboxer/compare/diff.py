@@ -31,7 +31,7 @@ from sandboxer.compare.result import (
     TableDiff,
     TypeChange,
 )
-from sandboxer.compare.spec import OutputCompare, Tolerance
+from sandboxer.config.compare import OutputCompare, Tolerance
 from sandboxer.errors import did_you_mean
 
 if TYPE_CHECKING:

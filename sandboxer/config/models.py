@@ -25,9 +25,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sandboxer.config.pipeline import Pipeline
 from sandboxer.config.strict import Strict
-from sandboxer.pipeline.config import Pipeline
-from sandboxer.synthesize.config import SynthesizeConfig
+from sandboxer.config.synthesize import SynthesizeConfig
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 """Dataset names become directory names and labels: a conservative allowlist."""
@@ -239,7 +239,7 @@ class Project(Strict):
     sandbox: SandboxDefaults = Field(default_factory=SandboxDefaults)
     pipeline: Pipeline = Field(default_factory=Pipeline)
     """The team's pipeline: steps run in a sandbox, outputs, data tests
-    (``sandboxer.pipeline.config``)."""
+    (``sandboxer.config.pipeline``)."""
 
     @field_validator("datasets")
     @classmethod

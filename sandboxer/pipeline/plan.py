@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandboxer.errors import did_you_mean
-from sandboxer.pipeline.config import (
+from sandboxer.config.pipeline import (
     ENGINES,
     DbtStep,
     Pipeline,
@@ -31,6 +30,7 @@ from sandboxer.pipeline.config import (
     Step,
     find_cycle,
 )
+from sandboxer.errors import did_you_mean
 from sandboxer.pipeline.errors import PipelineError, TranspileError
 
 if TYPE_CHECKING:

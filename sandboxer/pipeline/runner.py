@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from sandboxer.pipeline.config import DbtStep, Output, Pipeline, PythonStep, ShellStep, SqlStep
+from sandboxer.config.pipeline import DbtStep, Output, Pipeline, PythonStep, ShellStep, SqlStep
 from sandboxer.pipeline.errors import PipelineError
 from sandboxer.pipeline.plan import PlannedStep, plan_steps
 

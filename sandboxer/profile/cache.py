@@ -43,7 +43,7 @@ def cache_key(
     settings: ProfileSettings,
 ) -> str:
     """What decides a source profile's content, hashed (no credentials: the display URL)."""
-    from sandboxer.snapshot.build import table_meta
+    from sandboxer.snapshot.manifest import table_meta
 
     content = {
         "format": FORMAT,

@@ -159,7 +159,7 @@ def profile_source(
     """
     import polars as pl
 
-    from sandboxer.snapshot.build import table_meta
+    from sandboxer.snapshot.manifest import table_meta
     from sandboxer.sources.base import Sample
 
     schema = schema or source.introspect()

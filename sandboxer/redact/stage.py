@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.config.models import Redact
-from sandboxer.redact.key import RedactionKey
 from sandboxer.redact.policy import Policy, resolve
-from sandboxer.snapshot.stages import BuildContext, Stage
+from sandboxer.redact.secret_key import RedactionKey
+from sandboxer.snapshot.stage import BuildContext, Stage
 from sandboxer.sources.schema import Schema, Table
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ class RedactionContext:
     """Originals of the table's other redacted columns, scrubbed out of free text too."""
 
     def __post_init__(self) -> None:
-        from sandboxer.redact.keyed import check_key
+        from sandboxer.redact.prf import check_key
 
         check_key(self.key)
 
@@ -240,7 +240,7 @@ class Hash(Strategy):
         import polars as pl
 
         from sandboxer.redact import fpe
-        from sandboxer.redact.keyed import keyed_hex, keyed_u64
+        from sandboxer.redact.prf import keyed_hex, keyed_u64
 
         domain = ctx.domain("hash")
         if series.dtype.is_integer() and params.output in (None, "int"):
@@ -360,8 +360,8 @@ class Fake(Strategy):
     def _vocab(series: pl.Series, ctx: RedactionContext, entity: Entity, domain: str) -> Any:
         import polars as pl
 
-        from sandboxer.redact.keyed import keyed_frame
-        from sandboxer.redact.vocab import EMAIL_DOMAINS, vocab
+        from sandboxer.redact.fake_vocab import EMAIL_DOMAINS, vocab
+        from sandboxer.redact.prf import keyed_frame
 
         words = keyed_frame(series, ctx.key, domain, words=3, hex_chars=12)
         v = vocab(ctx.locale)
@@ -427,7 +427,7 @@ class DateShift(Strategy):
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
-        from sandboxer.redact.keyed import keyed_u64
+        from sandboxer.redact.prf import keyed_u64
 
         if series.dtype not in (pl.Date,) and not isinstance(series.dtype, pl.Datetime):
             raise _fail(
@@ -499,7 +499,7 @@ class Noise(Strategy):
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
-        from sandboxer.redact.keyed import keyed_u64
+        from sandboxer.redact.prf import keyed_u64
 
         if not series.dtype.is_numeric():
             raise _fail(ctx, f"`noise` needs a numeric column, got {series.dtype}")
@@ -579,7 +579,7 @@ class Json(Strategy):
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
-        from sandboxer.redact.keyed import _connect
+        from sandboxer.redact.prf import _connect
 
         _strings(ctx, series, self.name)
         con: Any = _connect()
@@ -725,7 +725,7 @@ class Expr(Strategy):
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
-        from sandboxer.redact.keyed import _connect
+        from sandboxer.redact.prf import _connect
 
         sql = _checked_sql(ctx, params.sql)
         con = _connect()

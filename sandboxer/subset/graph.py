@@ -140,3 +140,37 @@ def reachable(schema: Schema, roots: set[str], *, follow_children: bool = True) 
             for c in children[node]:
                 queue.append((c, True))
     return seen
+
+
+def suggest_root(schema: Schema) -> str | None:
+    """The table with the most descendants (children, grandchildren...) among tables that are
+    not small lookups: usually the business entity (customers, accounts, users)."""
+    from collections import defaultdict
+
+    children: dict[str, set[str]] = defaultdict(set)
+    for fk in schema.foreign_keys:
+        if fk.table.key != fk.ref_table.key:
+            children[fk.ref_table.key].add(fk.table.key)
+
+    def descendants(key: str) -> int:
+        seen: set[str] = set()
+        stack = [key]
+        while stack:
+            for c in children[stack.pop()]:
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        return len(seen)
+
+    candidates = [k for k in schema.tables if not is_lookup(schema, k)] or list(schema.tables)
+    if not candidates:
+        return None
+    return max(candidates, key=lambda k: (descendants(k), schema.tables[k].row_count or 0, k))
+
+
+def is_lookup(schema: Schema, key: str) -> bool:
+    """Small referenced tables (countries, statuses, regions): copy them whole."""
+    table = schema.tables[key]
+    referenced = any(fk.table.key != key for fk in schema.children_of(key))
+    small = table.row_count is not None and table.row_count <= 1000
+    return referenced and small

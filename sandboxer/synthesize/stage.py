@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandboxer.config.synthesize import SynthesizeConfig, SynthesizeMode
 from sandboxer.errors import ConfigError, SandboxerError
-from sandboxer.snapshot.stages import BuildContext, Stage
+from sandboxer.snapshot.stage import BuildContext, Stage
 from sandboxer.sources.schema import Table
-from sandboxer.synthesize.config import SynthesizeConfig, SynthesizeMode
 
 if TYPE_CHECKING:
     import polars as pl
@@ -58,7 +58,7 @@ class SynthesizeStage(Stage):
         import polars as pl
         import pyarrow as pa
 
-        from sandboxer.snapshot.build import table_meta
+        from sandboxer.snapshot.manifest import table_meta
         from sandboxer.subset.extract import extract
         from sandboxer.synthesize import fill_in, generate
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from sandboxer.compare import TableDiff, compare_table
-from sandboxer.compare.spec import OutputCompare
+from sandboxer.config.compare import OutputCompare
 
 MakeOutput = Callable[..., Path]
 

@@ -9,8 +9,8 @@ import pytest
 
 from sandboxer.config.loader import load_config
 from sandboxer.config.models import Project
+from sandboxer.config.pipeline import DbtStep, Pipeline, SqlStep
 from sandboxer.errors import ConfigError
-from sandboxer.pipeline.config import DbtStep, Pipeline, SqlStep
 from tests.pipeline.conftest import SHOP
 
 

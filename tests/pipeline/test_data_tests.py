@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from sandboxer.pipeline.config import Pipeline
-from sandboxer.pipeline.tests import run_data_tests
+from sandboxer.config.pipeline import Pipeline
+from sandboxer.pipeline.datatests import run_data_tests
 
 
 @pytest.fixture

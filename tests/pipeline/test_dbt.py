@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from sandboxer.config.pipeline import Pipeline
 from sandboxer.console import NoopConsole
 from sandboxer.context import Context
-from sandboxer.pipeline.config import Pipeline
+from sandboxer.pipeline.datatests import run_data_tests
 from sandboxer.pipeline.runner import STAGING_DIR, run_pipeline
-from sandboxer.pipeline.tests import run_data_tests
 
 DBT_PIPELINE: dict[str, Any] = {
     "steps": [

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandboxer.pipeline.config import Pipeline
+from sandboxer.config.pipeline import Pipeline
 from sandboxer.pipeline.errors import PipelineError, TranspileError
 from sandboxer.pipeline.plan import plan_steps
 from tests.pipeline.conftest import SHOP, shop_pipeline

@@ -11,8 +11,8 @@ import pytest
 
 from sandboxer.console import NoopConsole
 from sandboxer.context import Context
+from sandboxer.pipeline.datatests import run_data_tests
 from sandboxer.pipeline.runner import STAGING_DIR, run_pipeline
-from sandboxer.pipeline.tests import run_data_tests
 from tests.pipeline.conftest import shop_pipeline
 
 

@@ -10,11 +10,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from sandboxer.config.pipeline import Pipeline
 from sandboxer.console import Console
-from sandboxer.pipeline.config import Pipeline
+from sandboxer.pipeline.datatests import run_code_tests, run_data_tests
 from sandboxer.pipeline.errors import TranspileError
 from sandboxer.pipeline.runner import STAGING_DIR, RunResult, run_pipeline
-from sandboxer.pipeline.tests import run_code_tests, run_data_tests
 from tests.pipeline.conftest import shop_pipeline
 
 

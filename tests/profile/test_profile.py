@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
 from sandboxer.profile import FORMAT, fanout, profile_frames, profile_snapshot, profile_source
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.sources import create_source
 from tests.factories import dataset, make_duckdb

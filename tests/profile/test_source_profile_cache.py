@@ -12,10 +12,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from sandboxer.build.builder import build_snapshot, load_schema
 from sandboxer.config.models import Dataset
 from sandboxer.console import NoopConsole
 from sandboxer.profile.profile import fanout
-from sandboxer.snapshot.build import build_snapshot, load_schema
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.sources import create_source
 
@@ -191,7 +191,7 @@ def test_fidelity_is_on_by_default_and_the_source_profile_is_cached(tmp_path: Pa
 def test_excluded_tables_are_not_profiled_and_redacted_columns_not_by_value(
     tmp_path: Path,
 ) -> None:
-    from sandboxer.redact.key import load_key
+    from sandboxer.redact.secret_key import load_key
     from sandboxer.redact.stage import RedactStage
     from tests.snapshot.test_build_sources import SHOP_KEYS
 

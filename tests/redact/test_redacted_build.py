@@ -12,14 +12,14 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.cli.main import cli
 from sandboxer.config.models import Dataset
 from sandboxer.console import NoopConsole
 from sandboxer.errors import ConfigError
 from sandboxer.redact.gate import LeakError
-from sandboxer.redact.key import RedactionKey, load_key
+from sandboxer.redact.secret_key import RedactionKey, load_key
 from sandboxer.redact.stage import RedactStage
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore
 from tests.redact.canaries import canary_values, make_canary_duckdb, make_canary_postgres
 

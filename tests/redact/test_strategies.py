@@ -15,10 +15,10 @@ import polars as pl
 import pytest
 
 from sandboxer.errors import ConfigError, SandboxerError
-from sandboxer.redact import keyed
+from sandboxer.redact import prf
 from sandboxer.redact.entities import Entity
+from sandboxer.redact.fake_vocab import vocab
 from sandboxer.redact.strategies import STRATEGIES, RedactionContext, apply
-from sandboxer.redact.vocab import vocab
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -192,16 +192,14 @@ def test_repeated_values_are_hashed_like_distinct_ones() -> None:
         out.to_list()
         == apply("hash", pl.Series("c", distinct), ctx(Entity.credit_card)).to_list() * 10_000
     )
-    words = keyed.keyed_frame(
-        pl.Series("c", distinct * 10_000), KEY, "fake/x", words=3, hex_chars=12
-    )
-    alone = keyed.keyed_frame(pl.Series("c", distinct), KEY, "fake/x", words=3, hex_chars=12)
+    words = prf.keyed_frame(pl.Series("c", distinct * 10_000), KEY, "fake/x", words=3, hex_chars=12)
+    alone = prf.keyed_frame(pl.Series("c", distinct), KEY, "fake/x", words=3, hex_chars=12)
     assert words.equals(pl.concat([alone] * 10_000))
 
 
 def test_keyed_words_never_change() -> None:
     values = pl.Series("c", ["anna@example.com", "Jörg Müller", "", None, "x"])
-    words = keyed.keyed_frame(values, KEY, "fake/x", words=3, hex_chars=12)
+    words = prf.keyed_frame(values, KEY, "fake/x", words=3, hex_chars=12)
     assert words.rows() == [
         (2814183092118824502, 1474792956652813186, 12101782957077815485, "8ae8abfb34fd"),
         (5582135641160142128, 3357198398608315162, 3555314443180606222, "c2f835217182"),
@@ -209,7 +207,7 @@ def test_keyed_words_never_change() -> None:
         (None, None, None, None),
         (7455691960993980931, 7844654079285124001, 2692457117769832489, "b99652c4d1c5"),
     ]
-    assert keyed.keyed_hex(values, KEY, "fake/x", 64)[0] == (
+    assert prf.keyed_hex(values, KEY, "fake/x", 64)[0] == (
         "270dfc9cb2a72636147784615a89fb82a7f22b7b417fe0bd8ae8abfb34fdc836"
     )
 
@@ -467,7 +465,7 @@ def test_params_are_validated_with_the_column_named() -> None:
 @pytest.mark.slow
 def test_print_single_core_throughput(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rates for `make bench`-style reading (-s); not a timed assertion."""
-    monkeypatch.setattr(keyed, "THREADS", 1)
+    monkeypatch.setattr(prf, "THREADS", 1)
     n = 1_000_000
     script_threads = os.environ.get("POLARS_MAX_THREADS")
     emails = pl.Series("c", make_emails(n))

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
 from sandboxer.errors import SandboxerError
 from sandboxer.sandbox.base import SandboxSpec
 from sandboxer.sandbox.docker import L_PROJECT, L_SANDBOX, DockerBackend
 from sandboxer.sandbox.state import project_id
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore, SnapshotInfo
 from tests.factories import dataset, make_duckdb
 

@@ -17,6 +17,7 @@ import duckdb
 import psycopg
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
 from sandboxer.sandbox.load import (
     LOADER_MOUNT,
@@ -29,7 +30,6 @@ from sandboxer.sandbox.load import (
     verify_loaded_duckdb,
     verify_loaded_postgres,
 )
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore, SnapshotInfo
 from tests.factories import dataset, make_duckdb
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
 from sandboxer.errors import SandboxerError
 from sandboxer.sandbox import create_backend
@@ -15,7 +16,6 @@ from sandboxer.sandbox.base import SandboxSpec
 from sandboxer.sandbox.process import ProcessBackend
 from sandboxer.sandbox.state import StateStore, project_id
 from sandboxer.sandbox.templates import load_template
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore, SnapshotInfo
 from tests.factories import dataset, make_duckdb
 

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from examples.shop.generate import generate_shop, load_postgres, write_duckdb
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.snapshot.verify import verify
 from tests.factories import dataset, read_snapshot

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
 from sandboxer.errors import StoreError
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.snapshot.verify import verify
 from tests.conftest import REPO, engine_missing
@@ -50,7 +50,7 @@ def test_publish_layout_manifest_and_latest(tmp_path: Path, graph_url: str) -> N
 
 
 def test_credentials_never_reach_the_manifest(tmp_path: Path, graph_url: str) -> None:
-    from sandboxer.snapshot.build import config_hash
+    from sandboxer.build.builder import config_hash
 
     ds = dataset("postgresql://app:hunter2-secret@db.example/prod", roots=[])
     ds2 = dataset("postgresql://app:other-secret@db.example/prod", roots=[])
@@ -111,8 +111,8 @@ KILLED_BUILD = """
 import sys, time
 from pathlib import Path
 from sandboxer.console import NoopConsole
-from sandboxer.snapshot.build import build_snapshot
-from sandboxer.snapshot.stages import Stage
+from sandboxer.build.builder import build_snapshot
+from sandboxer.snapshot.stage import Stage
 from sandboxer.snapshot.store import LocalStore
 from tests.factories import dataset
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
 from sandboxer.errors import SchemaError, SubsetError
-from sandboxer.snapshot.build import build_snapshot
 from sandboxer.snapshot.store import LocalStore
 from tests.factories import dataset, make_duckdb, read_snapshot
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from sandboxer.synthesize.config import SynthesizeConfig, SynthesizeMode
+from sandboxer.config.synthesize import SynthesizeConfig, SynthesizeMode
 
 
 def test_defaults_and_fill() -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from sandboxer.build.builder import build_snapshot
 from sandboxer.config.models import Dataset
 from sandboxer.console import NoopConsole
-from sandboxer.redact.key import load_key
+from sandboxer.redact.secret_key import load_key
 from sandboxer.redact.stage import RedactStage
-from sandboxer.snapshot.build import build_snapshot
-from sandboxer.snapshot.stages import Stage
+from sandboxer.snapshot.stage import Stage
 from sandboxer.snapshot.store import LocalStore
 from sandboxer.synthesize.stage import SynthesizeStage
 from tests.factories import VIRTUAL_SELF_FK, make_duckdb

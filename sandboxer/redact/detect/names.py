@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sandboxer.redact.detect.vocab import fold
+from sandboxer.redact.detect.wordlists import fold
 from sandboxer.redact.entities import Entity
 
 # Which physical types a named entity can live in. A boolean ``has_email`` or a datetime

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sandboxer.redact.detect import patterns as P
-from sandboxer.redact.detect import vocab
+from sandboxer.redact.detect import wordlists
 from sandboxer.redact.entities import Entity
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def _phone_ok(e: pl.Expr) -> pl.Expr:
 def _surname_ok(e: pl.Expr) -> pl.Expr:
     import polars as pl
 
-    lasts = pl.Series(sorted(vocab.last_names()), dtype=pl.String).implode()
+    lasts = pl.Series(sorted(wordlists.last_names()), dtype=pl.String).implode()
     last_word = e.str.extract(r"(\p{L}[\p{L}'\-]*)$", 1)
     folded = last_word.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
     return folded.is_in(lasts)
@@ -69,7 +69,7 @@ def first_then_capitalised() -> str:
     The first name is an alternation of a few thousand literals (the regex engine turns it into
     a literal prefilter); the surname is checked against the surname list afterwards.
     """
-    names = "|".join(re.escape(n) for n in vocab.first_name_forms())
+    names = "|".join(re.escape(n) for n in wordlists.first_name_forms())
     word = r"\p{Lu}[\p{Ll}'\-]+"
     return rf"\b(?:{names})(?:[ \-](?:{names}))? {word}\b"
 

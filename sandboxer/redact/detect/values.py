@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sandboxer.redact.detect import patterns as P
-from sandboxer.redact.detect import vocab
+from sandboxer.redact.detect import wordlists
 from sandboxer.redact.entities import Entity
 
 if TYPE_CHECKING:
@@ -334,8 +334,8 @@ def _name_lists() -> tuple[pl.Series, pl.Series]:
     """(first names, last names), folded, as list literals for ``is_in``."""
     import polars as pl
 
-    firsts = pl.Series(sorted(vocab.first_names()), dtype=pl.String).implode()
-    lasts = pl.Series(sorted(vocab.last_names()), dtype=pl.String).implode()
+    firsts = pl.Series(sorted(wordlists.first_names()), dtype=pl.String).implode()
+    lasts = pl.Series(sorted(wordlists.last_names()), dtype=pl.String).implode()
     return firsts, lasts
 
 
@@ -392,9 +392,9 @@ def _alternation(words: frozenset[str]) -> str:
 @functools.cache
 def address_patterns() -> tuple[str, str, str]:
     """(number first: "12 Main St", type first: "rue de la Paix 5", glued: "Hauptstraße 5")."""
-    suffixes = _alternation(vocab.street_suffix_words())
-    prefixes = _alternation(vocab.street_prefix_words())
-    glued = _alternation(frozenset(vocab.fold(w) for w in vocab.STREET_GLUED_SUFFIXES))
+    suffixes = _alternation(wordlists.street_suffix_words())
+    prefixes = _alternation(wordlists.street_prefix_words())
+    glued = _alternation(frozenset(wordlists.fold(w) for w in wordlists.STREET_GLUED_SUFFIXES))
     # Flat, floor and door details after the number: "Apt. 4", "Piso 6", "Piano 8", "Bus 2".
     units = (
         "apt|apartment|suite|ste|unit|flat|floor|no|piso|puerta|planta|piano|scala|interno|int"
@@ -431,7 +431,7 @@ def _score_addresses(frame: pl.DataFrame) -> list[ValueScore]:
 
 @functools.cache
 def _company_pattern() -> str:
-    suffixes = _alternation(frozenset(vocab.COMPANY_SUFFIXES))
+    suffixes = _alternation(frozenset(wordlists.COMPANY_SUFFIXES))
     return rf"^\p{{L}}[\p{{L}}'&.,\- ]*\s(?:{suffixes})\.?$"
 
 

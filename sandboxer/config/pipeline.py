@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from sandboxer.compare.spec import OutputCompare
+from sandboxer.config.compare import OutputCompare
 from sandboxer.config.strict import Strict
 
 STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")

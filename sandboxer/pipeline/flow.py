@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandboxer.baselines import BaselineInfo, BaselineStore
 from sandboxer.errors import ConfigError, InfrastructureError, SandboxerError
+from sandboxer.snapshot.baselines import BaselineInfo, BaselineStore
 
 if TYPE_CHECKING:
     from sandboxer.context import Context
@@ -268,8 +268,8 @@ class Flow:
         samples: int = 0,
     ) -> TestOutcome:
         from sandboxer.compare.reports import render_terminal, write_reports
+        from sandboxer.pipeline.datatests import run_code_tests, run_data_tests
         from sandboxer.pipeline.runner import new_run_id, run_pipeline
-        from sandboxer.pipeline.tests import run_code_tests, run_data_tests
 
         console = self.context.console
         pipeline = self.context.project.pipeline

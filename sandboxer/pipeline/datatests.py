@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandboxer.pipeline.config import (
+from sandboxer.config.pipeline import (
     AcceptedValues,
     DataTest,
     NotNull,

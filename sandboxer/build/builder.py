@@ -18,9 +18,11 @@ from typing import Any
 from sandboxer import __version__
 from sandboxer.config.models import Dataset, TableMode
 from sandboxer.console import Console
+from sandboxer.build.fidelity import fidelity_section
 from sandboxer.errors import SandboxerError, StoreError, SubsetError
 from sandboxer.snapshot import integrity
-from sandboxer.snapshot.stages import BuildContext, Stage
+from sandboxer.snapshot.stage import BuildContext, Stage
+from sandboxer.snapshot.manifest import FORMAT, snapshot_id, table_meta
 from sandboxer.snapshot.store import MANIFEST, SnapshotInfo, Store
 from sandboxer.snapshot.writer import TableWriter, file_name
 from sandboxer.sources import create_source
@@ -29,9 +31,6 @@ from sandboxer.sources.schema import Schema, Table
 from sandboxer.subset.extract import extract
 from sandboxer.subset.graph import apply_virtual_keys
 from sandboxer.subset.planner import Planner
-
-FORMAT = "sandboxer.snapshot/1"
-
 
 def config_hash(dataset: Dataset) -> str:
     """sha256 of the dataset config with the source URL's credentials removed."""
@@ -51,53 +50,6 @@ def load_schema(source: Source, dataset: Dataset) -> Schema:
             if t.name.schema is None or t.name.schema in dataset.schemas
         }
     return apply_virtual_keys(schema, dataset.keys)
-
-
-def table_meta(table: Table, arrow_schema: Any) -> dict[str, Any]:
-    types = {f.name: str(f.type) for f in arrow_schema} if arrow_schema is not None else {}
-    return {
-        "name": table.name.name,
-        "schema": table.name.schema,
-        "columns": [
-            {
-                "name": c.name,
-                "type": types.get(c.name),
-                "source_type": c.type,
-                "nullable": c.nullable,
-            }
-            for c in table.columns
-            if arrow_schema is None or c.name in types
-        ]
-        + [
-            {"name": n, "type": t, "source_type": None, "nullable": True}
-            for n, t in types.items()
-            if n not in table.column_names
-        ],
-        "primary_key": list(table.primary_key),
-        "unique_keys": [list(u) for u in table.unique_keys],
-        "foreign_keys": [
-            {
-                "columns": list(fk.columns),
-                "ref_table": fk.ref_table.key,
-                "ref_columns": list(fk.ref_columns),
-                "virtual": fk.virtual,
-            }
-            for fk in table.foreign_keys
-        ],
-    }
-
-
-def snapshot_id(dataset_name: str, tables: dict[str, dict[str, Any]], config: str = "") -> str:
-    """A hash of the data files and of the config that made them: the same source state,
-    config and seed give the same id; a changed config (a new rule, fidelity on) a new one."""
-    content = {
-        "dataset": dataset_name,
-        "config": config,
-        "tables": {
-            k: {"sha256": v["sha256"], "rows": v["rows"]} for k, v in sorted(tables.items())
-        },
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def build_snapshot(
@@ -244,83 +196,6 @@ def build_snapshot(
                 info = store.publish(staged, sid, dataset_name)
     console.step(f"Published snapshot {info.id} of `{dataset_name}`")
     return info
-
-
-def fidelity_section(
-    source: Source,
-    schema: Schema,
-    dataset: Dataset,
-    files: dict[str, Path],
-    tables: dict[str, dict[str, Any]],
-    stages: Sequence[Stage],
-    store: Store,
-    console: Console,
-) -> dict[str, Any]:
-    """The manifest's ``fidelity``: the report, or ``{"error"}`` when it could not be measured
-    (a report, not the product: the snapshot is sound without it)."""
-    console.step("Measuring fidelity against a profile of the source")
-    cache = store.cache_dir("profiles") if dataset.fidelity.cache else None
-    try:
-        report = measure_fidelity(source, schema, dataset, files, tables, stages, cache)
-    except SandboxerError as e:
-        console.warn(f"Fidelity was not measured: {e.message}")
-        return {"error": e.message}
-    reference = report["reference"]
-    cached = " (cached, source unchanged)" if reference["cached"] else ""
-    console.detail(
-        f"fidelity {report['score']:.3f} against the source profile of "
-        f"{reference['profiled_at']}{cached}"
-    )
-    return report
-
-
-def measure_fidelity(
-    source: Source,
-    schema: Schema,
-    dataset: Dataset,
-    files: dict[str, Path],
-    tables: dict[str, dict[str, Any]],
-    stages: Sequence[Stage],
-    cache: Path | None = None,
-) -> dict[str, Any]:
-    """Fidelity of the written snapshot against a profile of the source.
-
-    Both profiles treat the same columns as personal: those the build rewrote (redaction),
-    whose values differ from production by design and are compared by length and null rate
-    only. Nothing else is detected here: the report holds distances, never values. Only the
-    snapshot's tables are profiled. The source's profile comes from ``cache`` when the source
-    has not changed since it was taken (see ``sandboxer.profile.cache``)."""
-    import polars as pl
-
-    from sandboxer.profile import ProfileSettings, fidelity, profile_frames
-    from sandboxer.profile.cache import cached_source_profile
-
-    pii: set[tuple[str, str]] = set()
-    for stage in stages:
-        pii |= stage.rewritten_columns()
-    settings = ProfileSettings(patterns=False)
-    # Only the tables the snapshot holds: an excluded table is not profiled (nor cached).
-    written = Schema({k: t for k, t in schema.tables.items() if k in files})
-    reference, provenance = cached_source_profile(
-        source,
-        written,
-        cache,
-        sample_rows=dataset.fidelity.sample_rows,
-        seed=dataset.seed,
-        pii_columns=pii,
-        detect=False,
-        settings=settings,
-    )
-    candidate = profile_frames(
-        {k: pl.scan_parquet(p) for k, p in files.items()},
-        tables,
-        pii_columns=pii,
-        detect=False,
-        settings=settings,
-    )
-    report: dict[str, Any] = fidelity(reference, candidate)
-    report["reference"] = {**provenance, "sample_rows": dataset.fidelity.sample_rows}
-    return report
 
 
 def store_error(store: Store, error: OSError, dataset: str) -> StoreError:

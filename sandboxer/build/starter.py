@@ -36,7 +36,7 @@ def dataset_name_for(url: str | None) -> str:
 
 
 def starter_config(url: str | None, schema: Schema | None, name: str | None = None) -> str:
-    from sandboxer.context import is_lookup, suggest_root
+    from sandboxer.subset.graph import is_lookup, suggest_root
 
     name = name or dataset_name_for(url)
     lines = [
