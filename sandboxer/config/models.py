@@ -1,5 +1,5 @@
 """The sandboxer.yaml model tree. Strict: unknown keys are errors (reported with their path,
-line and a suggestion by ``sandboxer.config.loader``).
+line and a suggestion by ``sandboxer.config.validation``).
 
     version: 1
     store: {path: .sandboxer}

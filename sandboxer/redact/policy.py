@@ -103,7 +103,7 @@ def _rule_from(
 
 def load_policy_file(path: Path) -> dict[str, dict[str, Any]]:
     """A policy file: ``{version: 1, columns: {table: {column: rule}}}``."""
-    from sandboxer.config.loader import load_yaml
+    from sandboxer.config.yamlfile import load_yaml
 
     loaded = load_yaml(
         path, missing_hint="Write one with `sandboxer data scan --pii --write-policy PATH`."

@@ -40,8 +40,9 @@ from pydantic import (
 )
 
 import sandboxer
-from sandboxer.config.loader import LoadedYaml, load_yaml, validate
 from sandboxer.config.strict import Strict
+from sandboxer.config.validation import validate
+from sandboxer.config.yamlfile import LoadedYaml, load_yaml
 from sandboxer.errors import ConfigError, did_you_mean
 
 BASE_IMAGE_ENV = "SANDBOXER_BASE_IMAGE"

@@ -12,14 +12,9 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
-from sandboxer.config.loader import (
-    INIT_HINT,
-    LoadedYaml,
-    format_path,
-    load_config,
-    load_yaml,
-    validate,
-)
+from sandboxer.config.loader import INIT_HINT, load_config
+from sandboxer.config.validation import validate
+from sandboxer.config.yamlfile import LoadedYaml, format_path, load_yaml
 from sandboxer.errors import ConfigError
 
 SECRET = "hunter2-s3cr3t-value"
