@@ -46,6 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check sandboxer tests bench examples
 	$(BIN)/ruff format --check sandboxer tests bench examples
 	$(BIN)/mypy sandboxer
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format sandboxer tests bench examples

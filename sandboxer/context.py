@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sandboxer.config.models import Dataset, Project, TableMode
+from sandboxer.config.models import Dataset, Project, SandboxDefaults, TableMode
 from sandboxer.console import Console, NoopConsole
-from sandboxer.errors import ConfigError, SandboxerError, did_you_mean
+from sandboxer.errors import ConfigError, SandboxerError, StoreError, did_you_mean
 from sandboxer.snapshot.store import LocalStore, SnapshotInfo
 from sandboxer.sources import Source, create_source
 from sandboxer.sources.schema import Schema
 from sandboxer.sources.urls import resolve_url
+
+if TYPE_CHECKING:
+    from sandboxer.pipeline.flow import Flow
+    from sandboxer.sandbox.manager import Sandboxes
 
 DEFAULT_CONFIG = "sandboxer.yaml"
 
@@ -289,18 +293,58 @@ class Context:
 
     # -- sandboxes -----------------------------------------------------------------------
     @functools.cached_property
-    def sandboxes(self) -> Any:
-        """Sandbox operations (``sandboxer.sandbox.manager.Sandboxes``)."""
+    def sandboxes(self) -> Sandboxes:
+        """Sandbox operations: create, list, exec, destroy..."""
         from sandboxer.sandbox.manager import Sandboxes
 
-        return Sandboxes(self)
+        return Sandboxes(
+            project_dir=self.project_dir,
+            store=self.store,
+            console=self.console,
+            defaults=self.sandbox_defaults,
+            snapshots=self.snapshot_or_build,
+        )
+
+    def sandbox_defaults(self) -> SandboxDefaults:
+        """The project's ``sandbox:`` section, or the defaults when there is no config."""
+        return self.project.sandbox if self.config_path.exists() else SandboxDefaults()
+
+    def snapshot_or_build(self, ref: str) -> SnapshotInfo:
+        """A snapshot id, ``latest`` or a dataset name; a configured dataset that has no
+        snapshot yet is built first (how a sandbox or a test run starts on a fresh clone)."""
+        try:
+            return self.resolve_snapshot(ref)
+        except StoreError:
+            datasets = self.project.datasets if self.config_path.exists() else {}
+            name = (
+                ref
+                if ref in datasets
+                else (next(iter(datasets)) if ref == "latest" and len(datasets) == 1 else None)
+            )
+            if name is None:
+                raise
+            self.console.step(f"No snapshot of `{name}` yet: building one")
+            return self.build(name)
 
     @functools.cached_property
-    def flow(self) -> Any:
-        """The Innovation Pipeline (``pipeline.flow.Flow``): run, baselines, compare, test."""
+    def flow(self) -> Flow:
+        """The Innovation Pipeline: run, baselines, compare, test."""
         from sandboxer.pipeline.flow import Flow
 
-        return Flow(self)
+        return Flow(
+            project_dir=self.project_dir,
+            config_path=self.config_path,
+            pipeline=self.project.pipeline,
+            store=self.store,
+            sandboxes=self.sandboxes,
+            console=self.console,
+            flow_for_config=self._flow_for_config,
+        )
+
+    def _flow_for_config(self, config_path: Path) -> Flow:
+        """The flow of another checkout of this project (a git worktree for a baseline),
+        sharing this store."""
+        return Context(config_path, self.console, store_root=self.store.root).flow
 
     # -- init ----------------------------------------------------------------------------
     def init(

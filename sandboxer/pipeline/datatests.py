@@ -25,7 +25,7 @@ from sandboxer.config.pipeline import (
 )
 
 if TYPE_CHECKING:
-    from sandboxer.context import Context
+    from sandboxer.sandbox.manager import Sandboxes
 
 
 @dataclass
@@ -73,10 +73,10 @@ def run_data_tests(pipeline: Pipeline, outputs_dir: Path) -> list[TestResult]:
         con.close()
 
 
-def run_code_tests(context: Context, sandbox_name: str, command: str) -> TestResult:
+def run_code_tests(sandboxes: Sandboxes, sandbox_name: str, command: str) -> TestResult:
     """Run the project's own test command in the sandbox (``sh -c``); passed on exit 0."""
     started = time.perf_counter()
-    code = int(context.sandboxes.exec(sandbox_name, ["sh", "-c", command]))
+    code = int(sandboxes.exec(sandbox_name, ["sh", "-c", command]))
     return TestResult(
         name="code_tests",
         type="code",

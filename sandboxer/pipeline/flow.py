@@ -12,7 +12,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +21,11 @@ from sandboxer.errors import ConfigError, InfrastructureError, SandboxerError
 from sandboxer.snapshot.baselines import BaselineInfo, BaselineStore
 
 if TYPE_CHECKING:
-    from sandboxer.context import Context
+    from sandboxer.config.pipeline import Pipeline
+    from sandboxer.console import Console
     from sandboxer.pipeline.runner import RunResult
+    from sandboxer.sandbox.manager import Sandboxes
+    from sandboxer.snapshot.store import LocalStore
 
 
 @dataclass
@@ -46,16 +49,34 @@ class TestOutcome:
 
 
 class Flow:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(
+        self,
+        *,
+        project_dir: Path,
+        config_path: Path,
+        pipeline: Pipeline,
+        store: LocalStore,
+        sandboxes: Sandboxes,
+        console: Console,
+        flow_for_config: Callable[[Path], Flow],
+    ) -> None:
+        """``flow_for_config`` gives the flow of another checkout of the project (a git
+        worktree, for ``baseline capture --ref``) that shares this store."""
+        self.project_dir = project_dir
+        self.config_path = config_path
+        self.pipeline = pipeline
+        self.store = store
+        self.sandboxes = sandboxes
+        self.console = console
+        self._flow_for_config = flow_for_config
 
     @property
     def runs_root(self) -> Path:
-        return self.context.store.root / "runs"
+        return self.store.root / "runs"
 
     @property
     def baselines(self) -> BaselineStore:
-        return BaselineStore(self.context.store.root)
+        return BaselineStore(self.store.root)
 
     # -- sandboxes -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -71,9 +92,7 @@ class Flow:
         name = f"{prefix}-{secrets.token_hex(4)}"
         try:
             try:
-                self.context.sandboxes.create(
-                    name, template=template, dataset=dataset, backend=backend
-                )
+                self.sandboxes.create(name, template=template, dataset=dataset, backend=backend)
             except ConfigError:
                 raise
             except SandboxerError as e:
@@ -83,10 +102,10 @@ class Flow:
             yield name
         finally:
             with contextlib.suppress(SandboxerError):
-                self.context.sandboxes.destroy(name)
+                self.sandboxes.destroy(name)
 
     def engine_of(self, sandbox: str) -> str:
-        info = self.context.sandboxes.status(sandbox)
+        info = self.sandboxes.status(sandbox)
         return "postgres" if "postgres" in info.connections else "duckdb"
 
     # -- run -----------------------------------------------------------------------------
@@ -101,7 +120,7 @@ class Flow:
         """Run the pipeline in ``sandbox`` (or in an ephemeral one)."""
         from sandboxer.pipeline.runner import new_run_id, run_pipeline
 
-        if not self.context.project.pipeline.steps:
+        if not self.pipeline.steps:
             raise ConfigError(
                 "No pipeline steps configured",
                 hint="Add `pipeline: {steps: [...]}` to sandboxer.yaml.",
@@ -110,22 +129,26 @@ class Flow:
         run_dir = self.runs_root / run_id
         if sandbox is not None:
             return run_pipeline(
-                self.context,
+                self.sandboxes,
                 sandbox,
+                pipeline=self.pipeline,
+                project_dir=self.project_dir,
                 engine=self.engine_of(sandbox),
                 run_dir=run_dir,
-                console=self.context.console,
+                console=self.console,
                 run_id=run_id,
             )
         with self.ephemeral_sandbox(
             dataset=dataset, template=template, backend=backend, prefix="run"
         ) as name:
             return run_pipeline(
-                self.context,
+                self.sandboxes,
                 name,
+                pipeline=self.pipeline,
+                project_dir=self.project_dir,
                 engine=self.engine_of(name),
                 run_dir=run_dir,
-                console=self.context.console,
+                console=self.console,
                 run_id=run_id,
             )
 
@@ -141,7 +164,7 @@ class Flow:
     ) -> BaselineInfo:
         """Run the pipeline as of git ``ref`` (a worktree) on the same snapshot and store its
         outputs; or import outputs produced elsewhere (``from_dir``)."""
-        snapshot = self.context.sandboxes.snapshot(dataset)
+        snapshot = self.sandboxes.snapshot(dataset)
         if from_dir is not None:
             if ref is not None:
                 raise SandboxerError(
@@ -159,12 +182,8 @@ class Flow:
             result = self.run(dataset=snapshot.id, template=template, backend=backend)
             return self._publish_run(result, snapshot.id, origin="working tree")
         with self.worktree(ref) as worktree_config:
-            from sandboxer.context import Context
-
-            other = Context(
-                worktree_config, self.context.console, store_root=self.context.store.root
-            )
-            result = other.flow.run(dataset=snapshot.id, template=template, backend=backend)
+            other = self._flow_for_config(worktree_config)
+            result = other.run(dataset=snapshot.id, template=template, backend=backend)
         return self._publish_run(result, snapshot.id, origin=f"git ref {ref}")
 
     def _publish_run(self, result: RunResult, snapshot_id: str, origin: str) -> BaselineInfo:
@@ -186,7 +205,7 @@ class Flow:
     @contextlib.contextmanager
     def worktree(self, ref: str) -> Iterator[Path]:
         """A temporary git worktree of the project at ``ref``; yields its config path."""
-        project = self.context.project_dir
+        project = self.project_dir
         top = _git(project, "rev-parse", "--show-toplevel")
         if top is None:
             raise SandboxerError(
@@ -203,7 +222,7 @@ class Flow:
         try:
             if _git(Path(top), "worktree", "add", "--detach", str(tree), commit) is None:
                 raise InfrastructureError(f"git worktree add failed for `{ref}`")
-            rel = self.context.config_path.resolve().relative_to(Path(top).resolve())
+            rel = self.config_path.resolve().relative_to(Path(top).resolve())
             config = tree / rel
             if not config.exists():
                 raise ConfigError(
@@ -226,7 +245,7 @@ class Flow:
     ) -> Any:
         from sandboxer.compare import compare_outputs
 
-        pipeline = self.context.project.pipeline
+        pipeline = self.pipeline
         base = self.baselines.resolve(baseline, snapshot_id=snapshot_id)
         problems = self.baselines.verify(base)
         if problems:
@@ -271,15 +290,15 @@ class Flow:
         from sandboxer.pipeline.datatests import run_code_tests, run_data_tests
         from sandboxer.pipeline.runner import new_run_id, run_pipeline
 
-        console = self.context.console
-        pipeline = self.context.project.pipeline
+        console = self.console
+        pipeline = self.pipeline
         if not pipeline.steps:
             raise ConfigError(
                 "No pipeline steps configured",
                 hint="Add `pipeline: {steps: [...]}` to sandboxer.yaml.",
             )
         try:
-            snapshot = self.context.sandboxes.snapshot(dataset)
+            snapshot = self.sandboxes.snapshot(dataset)
         except ConfigError:
             raise
         except SandboxerError as e:
@@ -294,15 +313,17 @@ class Flow:
             dataset=snapshot.id, template=template, backend=backend
         ) as name:
             result = run_pipeline(
-                self.context,
+                self.sandboxes,
                 name,
+                pipeline=pipeline,
+                project_dir=self.project_dir,
                 engine=self.engine_of(name),
                 run_dir=run_dir,
                 console=console,
                 run_id=run_id,
             )
             if result.ok and pipeline.code_tests:
-                code = run_code_tests(self.context, name, pipeline.code_tests)
+                code = run_code_tests(self.sandboxes, name, pipeline.code_tests)
                 tests.append(_test_json(code))
         if not result.ok:
             reasons.append(result.error or "the pipeline run failed")

@@ -9,7 +9,7 @@ exported Parquet) goes through a staging directory ``<project>/.sandboxer-run/<r
 which ignores itself for git. At the end, logs and outputs move into ``run_dir`` on the host and
 the staging directory is removed, also when a step fails or the run is interrupted.
 
-Every command runs through ``context.sandboxes.exec``, wrapped so that its output goes to a log
+Every command runs through ``Sandboxes.exec``, wrapped so that its output goes to a log
 file in the staging directory; the host follows that file and streams it to the console, and
 keeps the last lines for the error of a failing step.
 
@@ -45,8 +45,8 @@ from sandboxer.pipeline.plan import PlannedStep, plan_steps
 
 if TYPE_CHECKING:
     from sandboxer.console import Console
-    from sandboxer.context import Context
     from sandboxer.sandbox.base import SandboxInfo
+    from sandboxer.sandbox.manager import Sandboxes
     from sandboxer.sandbox.templates import Template
 
 STAGING_DIR = ".sandboxer-run"
@@ -121,34 +121,33 @@ class RunResult:
 
 
 def run_pipeline(
-    context: Context,
+    sandboxes: Sandboxes,
     sandbox_name: str,
     *,
+    pipeline: Pipeline,
+    project_dir: Path,
     engine: str,
     run_dir: Path,
     console: Console,
     run_id: str | None = None,
-    pipeline: Pipeline | None = None,
 ) -> RunResult:
     """Run the project's pipeline in sandbox ``sandbox_name`` and export its outputs to
     ``run_dir``. SQL is transpiled and every file checked before the first step starts
     (``TranspileError``/``PipelineError`` are raised then, and nothing runs). A failing step
     stops the run: the result (and run.json) say which, with its exit code and last lines.
     """
-    pipeline = pipeline if pipeline is not None else context.project.pipeline
-    project_dir = context.project_dir
     run_id = run_id or run_dir.name or new_run_id()
     started = time.perf_counter()
     started_at = _now()
     plan = plan_steps(pipeline, project_dir, engine=engine)
 
-    info = context.sandboxes.status(sandbox_name)
+    info = sandboxes.status(sandbox_name)
     if info.state != "ready":
         raise PipelineError(
             f"Sandbox `{sandbox_name}` is {info.state}",
             hint=f"Start it with `sandboxer start {sandbox_name}`, or create it again.",
         )
-    sandbox = _SandboxView(context, sandbox_name, info)
+    sandbox = _SandboxView(sandboxes, sandbox_name, info)
     git = git_state(project_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
@@ -242,15 +241,15 @@ def _now() -> str:
 class _SandboxView:
     """What the runner needs of a sandbox: exec, where the project is, who writes files."""
 
-    def __init__(self, context: Context, name: str, info: SandboxInfo) -> None:
+    def __init__(self, sandboxes: Sandboxes, name: str, info: SandboxInfo) -> None:
         from sandboxer.sandbox.state import StateStore
         from sandboxer.sandbox.templates import Template
 
-        self.context = context
+        self.sandboxes = sandboxes
         self.name = name
         self.info = info
-        self.project_dir = context.project_dir
-        state = StateStore(context.store.root).read(context.sandboxes.project, name) or {}
+        self.project_dir = sandboxes.project_dir
+        state = StateStore(sandboxes.store.root).read(sandboxes.project, name) or {}
         spec = state.get("template_spec")
         self.template: Template | None = Template.model_validate(spec) if spec else None
         self.root = str(self.project_dir)
@@ -290,7 +289,7 @@ class _SandboxView:
             path.chmod(0o777)
 
     def exec(self, argv: Sequence[str]) -> int:
-        return int(self.context.sandboxes.exec(self.name, list(argv)))
+        return int(self.sandboxes.exec(self.name, list(argv)))
 
 
 class _Staging:

@@ -1,33 +1,52 @@
-"""Sandbox operations of the core: resolve template, snapshot and backend, then call the
-backend. ``Context`` exposes these; the CLI is a thin layer over them."""
+"""Sandbox operations: resolve template, snapshot and backend, then call the backend.
+
+``Sandboxes`` takes what it uses (the store, the project directory, the console, the sandbox
+defaults and a snapshot resolver), so it is driven the same way from ``Context``, tests and
+Python; the CLI is a thin layer over it."""
 
 from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sandboxer.config.models import parse_duration
-from sandboxer.errors import SandboxerError, StoreError
+from sandboxer.config.models import SandboxDefaults, parse_duration
+from sandboxer.errors import SandboxerError
 from sandboxer.sandbox import create_backend
 from sandboxer.sandbox.base import SandboxBackend, SandboxInfo, SandboxSpec
 
 if TYPE_CHECKING:
-    from sandboxer.context import Context
-    from sandboxer.snapshot.store import SnapshotInfo
+    from sandboxer.console import Console
+    from sandboxer.snapshot.store import LocalStore, SnapshotInfo
 
 
 class Sandboxes:
-    def __init__(self, context: Context) -> None:
-        self.context = context
+    def __init__(
+        self,
+        *,
+        project_dir: Path,
+        store: LocalStore,
+        console: Console,
+        defaults: Callable[[], SandboxDefaults],
+        snapshots: Callable[[str], SnapshotInfo],
+    ) -> None:
+        """``defaults`` gives the project's ``sandbox:`` section (read lazily: listing or
+        destroying sandboxes works without a valid config); ``snapshots`` resolves a snapshot
+        id, dataset name or ``latest`` (building the dataset's first snapshot if needed)."""
+        self.project_dir = project_dir
+        self.store = store
+        self.console = console
+        self._defaults = defaults
+        self._snapshots = snapshots
 
     # -- resolution ----------------------------------------------------------------------
     @property
     def project(self) -> str:
         from sandboxer.sandbox.state import project_id
 
-        return project_id(self.context.project_dir)
+        return project_id(self.project_dir)
 
     def backend(self, name: str | None = None) -> SandboxBackend:
         """The named backend; ``auto`` picks Docker when an engine answers, else ``process``
@@ -36,47 +55,24 @@ class Sandboxes:
         if choice == "auto":
             choice = "docker" if docker_reachable() else "process"
             if choice == "process":
-                self.context.console.warn(
+                self.console.warn(
                     "no Docker engine reachable: using the process backend, which is NOT "
                     "isolated (a directory with its own venv and the DuckDB data)"
                 )
-        return create_backend(
-            choice, console=self.context.console, store_root=str(self.context.store.root)
-        )
-
-    def _defaults(self) -> Any:
-        from sandboxer.config.models import SandboxDefaults
-
-        if self.context.config_path.exists():
-            return self.context.project.sandbox
-        return SandboxDefaults()
+        return create_backend(choice, console=self.console, store_root=str(self.store.root))
 
     def _backend_of(self, name: str) -> SandboxBackend:
         from sandboxer.sandbox.state import StateStore
 
-        state = StateStore(self.context.store.root).read(self.project, name)
+        state = StateStore(self.store.root).read(self.project, name)
         if state is not None and state.get("backend"):
             return self.backend(str(state["backend"]))
         return self.backend()
 
     def snapshot(self, ref: str | None) -> SnapshotInfo:
         """A snapshot id, a dataset name (its latest, built first if it has none) or
-        ``latest``."""
-        defaults = self._defaults()
-        ref = ref or defaults.dataset or "latest"
-        try:
-            return self.context.resolve_snapshot(ref)
-        except StoreError:
-            datasets = self.context.project.datasets if self.context.config_path.exists() else {}
-            name = (
-                ref
-                if ref in datasets
-                else (next(iter(datasets)) if ref == "latest" and len(datasets) == 1 else None)
-            )
-            if name is None:
-                raise
-            self.context.console.step(f"No snapshot of `{name}` yet: building one")
-            return self.context.build(name)
+        ``latest`` (the default: the template defaults' dataset)."""
+        return self._snapshots(ref or self._defaults().dataset or "latest")
 
     # -- operations ----------------------------------------------------------------------
     def create(
@@ -92,7 +88,7 @@ class Sandboxes:
         from sandboxer.sandbox.templates import load_template
 
         defaults = self._defaults()
-        tmpl = load_template(template or defaults.template, self.context.project_dir)
+        tmpl = load_template(template or defaults.template, self.project_dir)
         snap = self.snapshot(dataset)
         ttl_text = ttl or defaults.ttl
         try:
@@ -102,7 +98,7 @@ class Sandboxes:
         spec = SandboxSpec(
             name=name,
             project=self.project,
-            project_dir=self.context.project_dir,
+            project_dir=self.project_dir,
             template=tmpl,
             snapshot=snap,
             ttl_seconds=ttl_seconds,
@@ -115,7 +111,7 @@ class Sandboxes:
         backends = ["process"] + (["docker"] if docker_reachable() else [])
         for b in backends:
             for info in create_backend(
-                b, console=self.context.console, store_root=str(self.context.store.root)
+                b, console=self.console, store_root=str(self.store.root)
             ).list(self.project):
                 infos.setdefault(info.name, info)
         return sorted(infos.values(), key=lambda i: i.name)
@@ -140,7 +136,7 @@ class Sandboxes:
         if dataset is None:
             from sandboxer.sandbox.state import StateStore
 
-            state = StateStore(self.context.store.root).read(self.project, name) or {}
+            state = StateStore(self.store.root).read(self.project, name) or {}
             dataset = state.get("snapshot_id") or state.get("dataset")
         return backend.reset(name, self.project, self.snapshot(dataset))
 
@@ -152,9 +148,9 @@ class Sandboxes:
         removed: builtins.list[str] = []
         backends = ["process"] + (["docker"] if docker_reachable() else [])
         for b in backends:
-            removed += create_backend(
-                b, console=self.context.console, store_root=str(self.context.store.root)
-            ).gc(ttl_seconds=ttl_seconds)
+            removed += create_backend(b, console=self.console, store_root=str(self.store.root)).gc(
+                ttl_seconds=ttl_seconds
+            )
         return removed
 
 

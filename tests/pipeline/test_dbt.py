@@ -49,7 +49,13 @@ def run_dbt(project: Path, backend: str, tmp_path: Path) -> None:
     context.sandboxes.create("dbt", template="dbt-duckdb", backend=backend)
     try:
         result = run_pipeline(
-            context, "dbt", engine="duckdb", run_dir=tmp_path / "run", console=NoopConsole()
+            context.sandboxes,
+            "dbt",
+            pipeline=context.project.pipeline,
+            project_dir=context.project_dir,
+            engine="duckdb",
+            run_dir=tmp_path / "run",
+            console=NoopConsole(),
         )
     finally:
         context.sandboxes.destroy("dbt")

@@ -24,17 +24,24 @@ def test_example_pipeline_in_docker(
     info = context.sandboxes.create("pipe", backend="docker")
     try:
         result = run_pipeline(
-            context, "pipe", engine="duckdb", run_dir=tmp_path / "run", console=NoopConsole()
+            context.sandboxes,
+            "pipe",
+            pipeline=context.project.pipeline,
+            project_dir=context.project_dir,
+            engine="duckdb",
+            run_dir=tmp_path / "run",
+            console=NoopConsole(),
         )
         staging_only = run_pipeline(
-            context,
+            context.sandboxes,
             "pipe",
-            engine="duckdb",
-            run_dir=tmp_path / "staging-only",
-            console=NoopConsole(),
             pipeline=context.project.pipeline.model_copy(
                 update={"steps": context.project.pipeline.steps[:1], "outputs": {}}
             ),
+            project_dir=context.project_dir,
+            engine="duckdb",
+            run_dir=tmp_path / "staging-only",
+            console=NoopConsole(),
         )
     finally:
         context.sandboxes.destroy("pipe")
@@ -67,7 +74,13 @@ def test_sql_pipeline_on_postgres(
     info = context.sandboxes.create("pg", template="postgres", backend="docker")
     try:
         result = run_pipeline(
-            context, "pg", engine="postgres", run_dir=tmp_path / "run", console=NoopConsole()
+            context.sandboxes,
+            "pg",
+            pipeline=context.project.pipeline,
+            project_dir=context.project_dir,
+            engine="postgres",
+            run_dir=tmp_path / "run",
+            console=NoopConsole(),
         )
     finally:
         context.sandboxes.destroy("pg")

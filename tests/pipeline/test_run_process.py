@@ -38,12 +38,15 @@ def run(
     context, name = sandbox
     console = Recorder()
     result = run_pipeline(
-        context,
+        context.sandboxes,
         name,
+        pipeline=(
+            Pipeline.model_validate(pipeline) if pipeline is not None else context.project.pipeline
+        ),
+        project_dir=context.project_dir,
         engine="duckdb",
         run_dir=tmp_path / "run",
         console=console,
-        pipeline=Pipeline.model_validate(pipeline) if pipeline is not None else None,
     )
     return result, console
 
@@ -206,10 +209,10 @@ def test_step_timeout(process_sandbox: tuple[Any, str], tmp_path: Path) -> None:
 def test_code_tests(process_sandbox: tuple[Any, str]) -> None:
     context, name = process_sandbox
     ok = run_code_tests(
-        context, name, "python3 -c 'import duckdb, os; os.environ[\"SANDBOXER_DUCKDB\"]'"
+        context.sandboxes, name, "python3 -c 'import duckdb, os; os.environ[\"SANDBOXER_DUCKDB\"]'"
     )
     assert ok.ok and ok.name == "code_tests"
-    failed = run_code_tests(context, name, "exit 2")
+    failed = run_code_tests(context.sandboxes, name, "exit 2")
     assert failed.status == "failed" and "exited with 2" in failed.message
 
 
