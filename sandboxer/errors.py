@@ -68,10 +68,6 @@ class StoreError(SandboxerError):
     """The snapshot store cannot be read or written (missing snapshot, full disk, lock)."""
 
 
-class VerifyError(SandboxerError):
-    """A snapshot fails verification (checksum, footer, integrity)."""
-
-
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """Return ``Did you mean `x`?`` for the closest candidate, or None."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

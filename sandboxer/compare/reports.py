@@ -152,10 +152,6 @@ def _delta(v: float | None) -> str:
     return "inf" if v == float("inf") else f"{v:.4%}"
 
 
-def _not_passed(result: CompareResult) -> list[TableDiff]:
-    return [t for t in result.tables if t.status != "pass"]
-
-
 # -- terminal ------------------------------------------------------------------------------
 def render_terminal(result: CompareResult, console: Console) -> None:
     """Summary first (one line per output), then the details of what did not pass."""

@@ -195,20 +195,6 @@ def permute(x: U64, a: U64, b: U64, n: U64, tweak: U64, key: bytes, domain: str)
     return out
 
 
-def permute_pair(
-    big_a: U64, big_b: U64, a: U64, b: U64, tweak: U64, key: bytes, domain: str
-) -> tuple[U64, U64]:
-    """A keyed bijection of ``[0, a) x [0, b)`` per element (``a * b`` may exceed 2**64)."""
-    import numpy as np
-
-    keys = _round_keys(bytes(key), domain)
-    out_a, out_b = np.empty_like(big_a), np.empty_like(big_b)
-    for lo in range(0, len(big_a), _CHUNK):
-        sl = slice(lo, lo + _CHUNK)
-        out_a[sl], out_b[sl] = _feistel(big_a[sl], big_b[sl], a[sl], b[sl], tweak[sl], keys)
-    return out_a, out_b
-
-
 @lru_cache(maxsize=1)
 def _intervals() -> tuple[Any, Any, Any, Any]:
     import math

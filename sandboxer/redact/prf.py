@@ -47,11 +47,6 @@ def key_fingerprint(key: bytes) -> str:
     return hashlib.sha256(b"sandboxer-key-fingerprint\0" + bytes(key)).hexdigest()[:16]
 
 
-def subkey(key: bytes, label: str) -> bytes:
-    """A 32-byte key derived from ``key`` for one purpose (e.g. FPE round keys of a domain)."""
-    return hashlib.sha256(b"sandboxer-subkey\0" + bytes(key) + b"\0" + label.encode()).digest()
-
-
 def canonical_text(series: pl.Series) -> pl.Series:
     """The series as text in the form keyed hashing uses: stable across types and versions."""
     import polars as pl

@@ -68,8 +68,6 @@ class Strategy:
 
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = _Params
-    keeps_uniqueness: ClassVar[bool] = False
-    """Distinct inputs map to distinct outputs (bijective, or keyed with >= 48 bits + checked)."""
     drops_column: ClassVar[bool] = False
     """The stage removes the column instead of calling ``apply``."""
 
@@ -133,7 +131,6 @@ def _map_nonnull_ints(series: pl.Series, fn: Any) -> pl.Series:
 
 class Keep(Strategy):
     name = "keep"
-    keeps_uniqueness = True
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         return series
@@ -234,7 +231,6 @@ class Hash(Strategy):
 
     name = "hash"
     Params = HashParams
-    keeps_uniqueness = True
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
@@ -264,7 +260,6 @@ class Format(Strategy):
     """
 
     name = "format"
-    keeps_uniqueness = True
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
@@ -308,7 +303,6 @@ class Fake(Strategy):
     """
 
     name = "fake"
-    keeps_uniqueness = True
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
 

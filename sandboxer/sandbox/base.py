@@ -20,10 +20,6 @@ LABEL_PREFIX = "io.sandboxer"
 tool version, role. ``list`` and ``gc`` find resources only by these labels."""
 
 
-class SandboxError(Exception):
-    """Marker mixin; raise ``sandboxer.errors.SandboxerError`` subclasses in practice."""
-
-
 @dataclass
 class SandboxSpec:
     """What ``create`` needs: resolved template, snapshot, project, options."""

@@ -50,7 +50,6 @@ BASE_IMAGE_ENV = "SANDBOXER_BASE_IMAGE"
 DEFAULT_BASE_IMAGE = "python:3.12-slim"
 CA_BUNDLE_ENV = "SANDBOXER_CA_BUNDLE"
 """Environment variable naming an extra CA bundle (PEM) to trust in built images."""
-DEFAULT_TEMPLATE = "python-duckdb"
 WORKSPACE = "workspace"
 """The role of the workspace container; services are named by their key in ``services``."""
 

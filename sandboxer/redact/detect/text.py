@@ -90,11 +90,6 @@ def span_rules() -> tuple[SpanRule, ...]:
     )
 
 
-def span_entities() -> list[Entity]:
-    """The entities ``find_spans`` reports, one column each, in rule order."""
-    return list(dict.fromkeys(rule.entity for rule in span_rules()))
-
-
 def _pieces(text: pl.Expr, rule: SpanRule) -> pl.Expr:
     """Split so that every piece but the last is ``prefix OPEN candidate``.
 
