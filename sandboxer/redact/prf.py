@@ -16,7 +16,6 @@ value as an email and as a username gets unrelated outputs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -40,11 +39,6 @@ def check_key(key: bytes) -> None:
             f"The redaction key must be at least {MIN_KEY_BYTES} bytes",
             hint="Generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`.",
         )
-
-
-def key_fingerprint(key: bytes) -> str:
-    """A short public fingerprint of the key, safe for manifests (never the key itself)."""
-    return hashlib.sha256(b"sandboxer-key-fingerprint\0" + bytes(key)).hexdigest()[:16]
 
 
 def canonical_text(series: pl.Series) -> pl.Series:

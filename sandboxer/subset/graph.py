@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from dataclasses import replace
 
 from sandboxer.config.models import Keys
 from sandboxer.errors import SchemaError, did_you_mean
@@ -55,13 +54,6 @@ def apply_virtual_keys(schema: Schema, keys: Keys) -> Schema:
         ):
             child.foreign_keys.append(fk)
     return schema
-
-
-def restrict(schema: Schema, excluded: set[str]) -> Schema:
-    """A copy of the schema without the excluded tables (their incoming FKs stay on the
-    children so the planner can null them)."""
-    tables = {k: replace(t) for k, t in schema.tables.items() if k not in excluded}
-    return Schema(tables)
 
 
 def cycles(schema: Schema) -> list[list[str]]:

@@ -492,12 +492,6 @@ def _truthy(v: Any) -> float:
     return 1.0 if str(v).strip().lower() in ("true", "1", "t", "yes", "y") else 0.0
 
 
-def _crc(text: str) -> int:
-    import zlib
-
-    return zlib.crc32(text.encode())
-
-
 # -- edge cases ------------------------------------------------------------------------------
 
 
