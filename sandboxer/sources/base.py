@@ -43,7 +43,7 @@ class Sample:
 
 
 class Source(abc.ABC):
-    """A production data source. Subclasses register themselves in ``sources.SOURCES``."""
+    """A production data source. Subclasses are listed in ``sources.source_classes()``."""
 
     type: ClassVar[str]
     """Registry name and URL scheme (``postgresql``, ``duckdb``, ``sqlite``, ``files``)."""
