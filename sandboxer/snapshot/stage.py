@@ -1,6 +1,9 @@
 """A snapshot build is a sequence of stages over Arrow record batches, table by table:
 
-    extract (subset) -> [redact] -> [synthesize] -> write
+    extract (subset) -> [synthesize] -> [redact] -> write
+
+Synthesis runs first so that synthetic rows go through the same keyed redaction rules as real
+ones (``sandboxer.context`` assembles the list; the builder runs it in order).
 
 Each stage sees every table's batch stream and may transform it (change values, add or drop
 columns, add rows); ``report`` goes into the manifest under ``stages.<name>``.
