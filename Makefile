@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast test-postgres test-docker bench lint format clean
+.PHONY: help venv demo test test-fast test-postgres test-docker golden bench lint format clean
 
 help:
 	@echo "make demo   - build the example production DB, snapshot it, list and verify"
 	@echo "make test   - run the whole test suite (PostgreSQL and Docker tests included)"
 	@echo "make test-fast / test-postgres / test-docker - one group of tests"
+	@echo "make golden - rewrite the golden files (tests/**/golden/) from the current code"
 	@echo "make bench  - benchmarks on TPC-H (ratios against plain baselines)"
 	@echo "make lint   - ruff and mypy"
 
@@ -38,6 +39,11 @@ test-postgres: $(STAMP)
 
 test-docker: $(STAMP)
 	$(BIN)/python -m pytest -m docker $(PYTEST_ARGS)
+
+# Review what changed with `git diff tests` before committing the refreshed files.
+golden: $(STAMP)
+	SANDBOXER_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q -m golden $(PYTEST_ARGS)
+	@git status --short -- 'tests/*golden*' 2>/dev/null || true
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -36,6 +36,36 @@ insert into items select o, l, 'SKU-' || ((o * 13 + l) % 300), l + 1
 insert into audit_log select i, i % 2000, 'note ' || i from range(500) t(i);
 """
 
+# People with personal data in every shape detection knows: plain columns (a name, an email that
+# is also a unique key, a birth date), free text (ticket bodies with phone numbers and names) and
+# JSON (a reply-to address inside ``context``). Invented names, reserved domains and the UK's
+# drama phone range; a pure function of the row number, so builds over it are reproducible.
+PEOPLE_DDL = """
+create temp macro first_name(i) as
+  ['Ada', 'Bruno', 'Chiara', 'Dmitri', 'Elif', 'Farid', 'Greta', 'Hugo'][1 + i % 8];
+create temp macro last_name(i) as
+  ['Quennell', 'Marrowby', 'Ostrava', 'Pellinore', 'Vantis'][1 + (i * 3) % 5];
+create table people (id integer primary key, full_name varchar not null,
+                     email varchar not null unique, birth_date date, status varchar not null);
+create table orders (id integer primary key, person_id integer not null references people(id),
+                     ordered_on date not null, amount decimal(10,2) not null);
+create table tickets (id integer primary key, person_id integer not null references people(id),
+                      body varchar, context json);
+insert into people select i, first_name(i) || ' ' || last_name(i),
+  lower(first_name(i) || '.' || last_name(i)) || i || '@example.com',
+  date '1960-01-01' + ((i * 397) % 15000)::integer, ['active', 'paused', 'closed'][1 + i % 3]
+  from range(40) t(i);
+insert into orders select i, (i * 7) % 40, date '2024-01-01' + (i * 3)::integer,
+  ((i * 37) % 500) / 4 + 5
+  from range(120) t(i);
+insert into tickets select i, (i * 3) % 40,
+  'Please call me back on +44 20 7946 ' || lpad((100 + i)::varchar, 4, '0') || ', '
+    || first_name((i * 3) % 40) || ' ' || last_name((i * 3) % 40),
+  json_object('channel', ['mail', 'phone'][1 + i % 2],
+              'reply_to', lower(first_name((i * 3) % 40)) || i || '@example.org')
+  from range(30) t(i);
+"""
+
 VIRTUAL_SELF_FK: dict[str, Any] = {
     "foreign": [{"table": "customer", "columns": ["referred_by"], "references": "customer"}]
 }
