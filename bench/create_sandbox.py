@@ -139,7 +139,7 @@ def tool(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
 def baseline_duckdb(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     """``docker run -d`` of the workspace image, then ``docker exec`` of the same loader."""
     sys.path.insert(0, str(REPO))
-    from sandboxer.sandbox.load import LOADER_MOUNT, LOADER_PATH, duckdb_loader_command
+    from sandboxer.sandbox.engines.duckdb import LOADER_MOUNT, LOADER_PATH, duckdb_loader_command
 
     run = ["docker", "run", "-d", "--name", args["container"], "--label", f"{BENCH_LABEL}=1",
            "-v", f"{args['snapshot_path']}:/snapshot:ro",
@@ -175,7 +175,7 @@ def baseline_postgres(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import pyarrow  # noqa: F401
 
     sys.path.insert(0, str(REPO))
-    from sandboxer.sandbox.load import load_postgres
+    from sandboxer.sandbox.engines.postgres import load_postgres
     from sandboxer.snapshot.store import LocalStore
 
     snapshot = LocalStore(Path(args["store"])).resolve(args["snapshot"])

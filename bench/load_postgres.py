@@ -51,7 +51,7 @@ def tool(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import psycopg  # noqa: F401
     import pyarrow  # noqa: F401
 
-    from sandboxer.sandbox.load import load_postgres
+    from sandboxer.sandbox.engines.postgres import load_postgres
 
     snapshot = _snapshot(args)
     with clock:
@@ -71,7 +71,7 @@ def baseline(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import pyarrow.parquet as pq
     from psycopg import sql
 
-    from sandboxer.sandbox.load import arrow_pg_type
+    from sandboxer.sandbox.engines.postgres import arrow_pg_type
 
     snapshot = _snapshot(args)
     rows = 0

@@ -327,7 +327,7 @@ def write_project(project: Path) -> Path:
 def prepare(config: Path, scratch: Path) -> dict[str, Any]:
     """Snapshot, baseline and the scratch DuckDB file of the snapshot."""
     from sandboxer.context import Context
-    from sandboxer.sandbox.load import load_duckdb_local
+    from sandboxer.sandbox.engines.duckdb import load_duckdb_local
 
     os.environ["SANDBOXER_REDACTION_KEY"] = KEY
     context = Context(config)

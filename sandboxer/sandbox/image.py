@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import sandboxer
 from sandboxer.errors import SandboxerError
 from sandboxer.sandbox.base import LABEL_PREFIX
+from sandboxer.sandbox.engines import get_engine
 from sandboxer.sandbox.templates import CA_BUNDLE_ENV, WORKSPACE, ImageSpec, Template
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ def _venv_lines(packages: list[str]) -> list[str]:
 
 def _postgres_lines(template: Template, role: str, spec: ImageSpec) -> list[str]:
     data = template.data
-    loads_here = data.engine == "postgres" and data.service == role
+    loads_here = get_engine(data.engine).service(data) == role
     user = data.user if loads_here else "sandbox"
     database = data.database if loads_here else "sandbox"
     lines = [

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandboxer.errors import SandboxerError, did_you_mean
 from sandboxer.sandbox.base import SandboxBackend, SandboxInfo, SandboxSpec
+from sandboxer.sandbox.engines import DuckDBEngine, get_engine
 from sandboxer.sandbox.state import (
     PROCESS_MARKER,
     StateStore,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from sandboxer.sandbox.templates import Template
     from sandboxer.snapshot.store import SnapshotInfo
 
+ENGINE = DuckDBEngine()
+"""The one data engine a process sandbox holds: a DuckDB file in its directory."""
 DB_FILE = "sandbox.duckdb"
 LOG_FILE = "sandbox.log"
 PARENT_PTH = "_sandboxer_parent.pth"
@@ -127,8 +130,8 @@ class ProcessBackend(SandboxBackend):
             "snapshot_id": spec.snapshot.id,
             "created_at": created_at,
             "ttl_seconds": spec.ttl_seconds,
-            "engine": "duckdb",
-            "connections": {"duckdb": str(directory / "data" / DB_FILE)},
+            "engine": ENGINE.name,
+            "connections": {ENGINE.name: str(directory / "data" / DB_FILE)},
             "resources": {
                 "dir": str(directory),
                 "venv": str(directory / "venv"),
@@ -207,9 +210,7 @@ class ProcessBackend(SandboxBackend):
         return reused, missing
 
     def _load(self, snapshot: SnapshotInfo, db_path: Path) -> dict[str, Any]:
-        from sandboxer.sandbox.load import load_duckdb_local
-
-        report = report_dict(load_duckdb_local(snapshot, db_path))
+        report = report_dict(ENGINE.load(snapshot, str(db_path)))
         check_report(report)
         return report
 
@@ -231,7 +232,7 @@ class ProcessBackend(SandboxBackend):
         env.pop("PYTHONHOME", None)
         env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-        env["SANDBOXER_DUCKDB"] = state["connections"]["duckdb"]
+        env["SANDBOXER_DUCKDB"] = state["connections"][ENGINE.name]
         env["SANDBOXER_SANDBOX"] = state["name"]
         return env
 
@@ -310,7 +311,7 @@ class ProcessBackend(SandboxBackend):
 
     def reset(self, name: str, project: str, snapshot: SnapshotInfo) -> SandboxInfo:
         state = self._state(name, project)
-        db = Path(state["connections"]["duckdb"])
+        db = Path(state["connections"][ENGINE.name])
         fresh = db.with_name(f"{db.name}.reset")
         for leftover in (fresh, fresh.with_name(f"{fresh.name}.wal")):
             leftover.unlink(missing_ok=True)
@@ -350,7 +351,7 @@ class ProcessBackend(SandboxBackend):
             directory = Path(state["resources"]["dir"])
             ttl = ttl_seconds or state.get("ttl_seconds")
             age = (now - dt.datetime.fromisoformat(state["created_at"])).total_seconds()
-            gone = not Path(state["connections"]["duckdb"]).exists() or not directory.is_dir()
+            gone = not Path(state["connections"][ENGINE.name]).exists() or not directory.is_dir()
             if gone or (ttl and age > ttl):
                 self.states.delete(project, name)
                 removed.append(f"{project}/{name}")
@@ -383,7 +384,7 @@ class ProcessBackend(SandboxBackend):
 
     def _info(self, state: dict[str, Any]) -> SandboxInfo:
         directory = Path(state["resources"]["dir"])
-        ok = directory.is_dir() and Path(state["connections"]["duckdb"]).exists()
+        ok = directory.is_dir() and Path(state["connections"][ENGINE.name]).exists()
         status = ("stopped" if state.get("stopped") else "ready") if ok else "failed"
         return SandboxInfo.from_state(
             state,
@@ -395,13 +396,17 @@ class ProcessBackend(SandboxBackend):
 
 
 def _check_supported(t: Template) -> None:
-    if t.data.engine != "duckdb" or t.services:
-        what = "a PostgreSQL data engine" if t.data.engine == "postgres" else "services"
-        raise SandboxerError(
-            f"Template `{t.name}` needs {what}, which the process backend cannot run",
-            hint="Use the docker backend (`--backend docker`, needs a Docker engine), or a "
-            "DuckDB template such as `python-duckdb`.",
-        )
+    if t.data.engine != ENGINE.name:
+        what = f"a {get_engine(t.data.engine).label} data engine"
+    elif t.services:
+        what = "services"
+    else:
+        return
+    raise SandboxerError(
+        f"Template `{t.name}` needs {what}, which the process backend cannot run",
+        hint="Use the docker backend (`--backend docker`, needs a Docker engine), or a "
+        "DuckDB template such as `python-duckdb`.",
+    )
 
 
 def _site_packages(venv: Path) -> Path:

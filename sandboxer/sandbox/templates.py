@@ -44,6 +44,7 @@ from sandboxer.config.strict import Strict
 from sandboxer.config.validation import validate
 from sandboxer.config.yamlfile import LoadedYaml, load_yaml
 from sandboxer.errors import ConfigError, did_you_mean
+from sandboxer.sandbox.engines import get_engine
 
 BASE_IMAGE_ENV = "SANDBOXER_BASE_IMAGE"
 """Environment variable naming the default base image (CI points it at a local image)."""
@@ -333,6 +334,7 @@ class DataEngine(Strict):
     """Where the snapshot is loaded."""
 
     engine: Literal["duckdb", "postgres"] = "duckdb"
+    """A name in ``sandboxer.sandbox.engines.ENGINES`` (a Literal, so errors list the names)."""
     path: ContainerPath = "/data/sandbox.duckdb"
     """``duckdb``: the database file, in the data volume (mounted at ``/data``)."""
     service: Name = "postgres"
@@ -592,19 +594,20 @@ def _finish(template: Template, child: LoadedYaml, project_dir: Path | None) -> 
     """Checks across fields (after merging) and project-relative paths."""
     source = str(child.path)
     data = template.data
-    if data.engine == "postgres":
+    kind = get_engine(data.engine).service_kind
+    if kind is not None:
         service = template.services.get(data.service)
-        if service is None or service.kind != "postgres":
-            postgres = [k for k, s in template.services.items() if s.kind == "postgres"]
+        if service is None or service.kind != kind:
+            fitting = [k for k, s in template.services.items() if s.kind == kind]
             raise ConfigError(
-                f"data.service `{data.service}` is not a service of kind postgres in template "
+                f"data.service `{data.service}` is not a service of kind {kind} in template "
                 f"`{template.name}`",
                 path=source,
                 line=child.line_of(("data", "service")) or child.line_of(("data",)),
                 hint=(
-                    f"Did you mean `{postgres[0]}`?"
-                    if postgres
-                    else "Add `services: {postgres: {kind: postgres}}`."
+                    f"Did you mean `{fitting[0]}`?"
+                    if fitting
+                    else f"Add `services: {{{kind}: {{kind: {kind}}}}}`."
                 ),
             )
     updates: dict[str, Any] = {}

@@ -19,17 +19,16 @@ import pytest
 
 from sandboxer.build.builder import build_snapshot
 from sandboxer.console import NoopConsole
-from sandboxer.sandbox.load import (
+from sandboxer.sandbox.engines import LoadError
+from sandboxer.sandbox.engines.duckdb import (
     LOADER_MOUNT,
     LOADER_PATH,
-    LoadError,
     duckdb_loader_command,
     load_duckdb_local,
-    load_postgres,
     parse_loader_output,
     verify_loaded_duckdb,
-    verify_loaded_postgres,
 )
+from sandboxer.sandbox.engines.postgres import load_postgres, verify_loaded_postgres
 from sandboxer.snapshot.store import LocalStore, SnapshotInfo
 from tests.factories import dataset, make_duckdb
 
@@ -306,7 +305,7 @@ def test_postgres_failed_load_rolls_back(graph: SnapshotInfo, pg_url: str) -> No
 def test_postgres_killed_load_leaves_nothing_loaded(graph: SnapshotInfo, pg_url: str) -> None:
     code = (
         "import sys; from sandboxer.snapshot.store import LocalStore; "
-        "from sandboxer.sandbox.load import load_postgres; "
+        "from sandboxer.sandbox.engines.postgres import load_postgres; "
         "load_postgres(LocalStore(__import__('pathlib').Path(sys.argv[1])).resolve(sys.argv[2]), "
         "sys.argv[3])"
     )

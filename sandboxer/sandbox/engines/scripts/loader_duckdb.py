@@ -4,7 +4,7 @@
     python3 loader_duckdb.py SNAPSHOT_DIR DB_PATH [--replace]
 
 It runs inside a sandbox container (snapshot mounted read-only, e.g. at ``/snapshot``) and,
-imported, in-process for the ``process`` backend (``sandboxer.sandbox.load``). Steps:
+imported, in-process for the ``process`` backend (``sandboxer.sandbox.engines.duckdb``). Steps:
 
 1. check every data file's size and sha256 against ``manifest.json`` (a failure names the file);
 2. build ``DB_PATH.tmp``: per manifest table ``CREATE TABLE ... AS SELECT * FROM
