@@ -14,6 +14,7 @@ import click
 
 from sandboxer.context import Context
 from sandboxer.errors import ConfigError, SandboxerError
+from sandboxer.sandbox import BACKEND_NAMES
 
 
 def _context(ctx: click.Context) -> Context:
@@ -42,7 +43,7 @@ def register(cli: click.Group) -> None:
     )
     @click.option("--dataset", "-d", metavar="NAME|ID|latest")
     @click.option("--template", "-t", metavar="T")
-    @click.option("--backend", type=click.Choice(["auto", "docker", "process"]))
+    @click.option("--backend", type=click.Choice(["auto", *BACKEND_NAMES]))
     @click.pass_context
     def run(
         ctx: click.Context,
@@ -85,7 +86,7 @@ def register(cli: click.Group) -> None:
     )
     @click.option("--dataset", "-d", metavar="NAME|ID|latest")
     @click.option("--template", "-t", metavar="T")
-    @click.option("--backend", type=click.Choice(["auto", "docker", "process"]))
+    @click.option("--backend", type=click.Choice(["auto", *BACKEND_NAMES]))
     @click.pass_context
     def baseline_capture(
         ctx: click.Context,
@@ -206,7 +207,7 @@ def register(cli: click.Group) -> None:
     )
     @click.option("--baseline", "-b", metavar="ID|REF")
     @click.option("--template", "-t", metavar="T")
-    @click.option("--backend", type=click.Choice(["auto", "docker", "process"]))
+    @click.option("--backend", type=click.Choice(["auto", *BACKEND_NAMES]))
     @click.option(
         "--report-dir",
         type=click.Path(file_okay=False, path_type=Path),

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from sandboxer.context import Context
+from sandboxer.sandbox import BACKEND_NAMES
 
 
 def _context(ctx: click.Context) -> Context:
@@ -51,7 +52,7 @@ def register(cli: click.Group) -> None:
     )
     @click.option(
         "--backend",
-        type=click.Choice(["auto", "docker", "process"]),
+        type=click.Choice(["auto", *BACKEND_NAMES]),
         help="Where the sandbox runs (default: docker when reachable).",
     )
     @click.option("--replace", is_flag=True, help="Destroy an existing sandbox of this name first.")

@@ -37,8 +37,6 @@ OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 """Output names become Parquet file names and table names in data tests."""
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
 """``table``, ``schema.table`` or ``catalog.schema.table`` (quoted when used)."""
-ENGINES = ("duckdb", "postgres")
-"""Sandbox engines SQL steps are transpiled to."""
 DBT_COMMANDS = (
     "build", "run", "test", "seed", "snapshot", "compile", "deps", "parse", "run-operation",
     "source", "ls", "list", "show", "debug", "docs", "clean",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.errors import ConfigError, InfrastructureError, SandboxerError
+from sandboxer.sandbox.engines import engine_from_connections
 from sandboxer.snapshot.baselines import BaselineInfo, BaselineStore
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class Flow:
 
     def engine_of(self, sandbox: str) -> str:
         info = self.sandboxes.status(sandbox)
-        return "postgres" if "postgres" in info.connections else "duckdb"
+        return engine_from_connections(info.connections).name
 
     # -- run -----------------------------------------------------------------------------
     def run(

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.config.pipeline import (
-    ENGINES,
     DbtStep,
     Pipeline,
     PythonStep,
@@ -32,6 +31,7 @@ from sandboxer.config.pipeline import (
 )
 from sandboxer.errors import did_you_mean
 from sandboxer.pipeline.errors import PipelineError, TranspileError
+from sandboxer.sandbox.engines import ENGINE_NAMES
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -96,9 +96,9 @@ def plan_steps(
     Raises ``TranspileError`` for SQL that cannot run on ``engine`` (file, line, construct) and
     ``PipelineError`` for missing files, unknown steps or dependency cycles.
     """
-    if engine not in ENGINES:
+    if engine not in ENGINE_NAMES:
         raise PipelineError(
-            f"Unknown sandbox engine `{engine}`", hint=f"Use {' or '.join(ENGINES)}."
+            f"Unknown sandbox engine `{engine}`", hint=f"Use {' or '.join(ENGINE_NAMES)}."
         )
     project_dir = project_dir.resolve()
     names = [s.name for s in pipeline.steps]

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from sandboxer.config.pipeline import DbtStep, Output, Pipeline, PythonStep, ShellStep, SqlStep
 from sandboxer.pipeline.errors import PipelineError
 from sandboxer.pipeline.plan import PlannedStep, plan_steps
+from sandboxer.sandbox.engines import get_engine
 
 if TYPE_CHECKING:
     from sandboxer.console import Console
@@ -447,7 +448,7 @@ def _run_step(
 
 def _sql_command(planned: PlannedStep, staging: _Staging, engine: str) -> list[str]:
     work = staging.mkdir(f"work/{planned.name}")
-    if engine == "duckdb":
+    if get_engine(engine).embedded:
         shutil.copy(SCRIPTS / "duckdb_sql.py", staging.host / "work" / "duckdb_sql.py")
         payload = {
             "files": [
@@ -486,7 +487,7 @@ def _dbt_command(
     except yaml.YAMLError as e:
         raise PipelineError(f"Step `{step.name}`: {project_file} is not valid YAML: {e}") from None
     profile = str(project.get("profile") or "default")
-    if engine == "duckdb":
+    if get_engine(engine).embedded:
         output: dict[str, Any] = {
             "type": "duckdb",
             "path": "{{ env_var('SANDBOXER_DUCKDB') }}",
@@ -525,7 +526,7 @@ def _dbt_command(
     # scripts); its entry point is, and `-m dbt.cli.main` would warn about runpy.
     entry = "from dbt.cli.main import cli; cli(prog_name='dbt')"
     dbt = ["python3", "-c", entry, *shlex.split(step.command)]
-    if engine == "postgres":
+    if get_engine(engine).password_file:
         # dbt reads the password from the environment only: export it from the secret file
         # for dbt's process alone (DBT_ENV_SECRET_* values are scrubbed from dbt's logs).
         reader = 'DBT_ENV_SECRET_SANDBOX_PASSWORD="$(cat "$SANDBOXER_PG_PASSWORD_FILE")" exec "$@"'
@@ -575,7 +576,7 @@ def export_outputs(
     tables = {n: o for n, o in pipeline.outputs.items() if o.table is not None}
     if tables:
         console.step(f"Exporting {len(tables)} table output(s)")
-        if engine == "duckdb":
+        if get_engine(engine).embedded:
             _export_duckdb(tables, staging, console)
             for name in tables:
                 shutil.move(
