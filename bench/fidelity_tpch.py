@@ -86,12 +86,12 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     source = create_source(dataset.source)  # imports the source module (and its driver)
     with clock:
         info = build_module.build_snapshot(NAME, dataset, store, NoopConsole(), source=source)
-    tables = info.manifest["tables"]
-    fidelity = info.manifest.get("fidelity")
+    tables = info.manifest.tables
+    fidelity = info.manifest.fidelity
     return {
         "id": info.id,
-        "rows": {meta["name"]: meta["rows"] for meta in tables.values()},
-        "build_seconds": info.manifest["build_seconds"],
+        "rows": {meta.name: meta.rows for meta in tables.values()},
+        "build_seconds": info.manifest.build_seconds,
         "cached_profiles_before": cached_profiles,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "fidelity": None

@@ -76,8 +76,8 @@ def baseline(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     snapshot = _snapshot(args)
     rows = 0
     with clock, adbc.connect(args["url"], autocommit=True) as conn, conn.cursor() as cur:
-        for meta in snapshot.manifest["tables"].values():
-            pf = pq.ParquetFile(snapshot.path / meta["file"])
+        for meta in snapshot.manifest.tables.values():
+            pf = pq.ParquetFile(snapshot.path / meta.file)
             schema = pf.schema_arrow
             columns = sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(arrow_pg_type(str(f.type))))
@@ -85,13 +85,13 @@ def baseline(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
             )
             cur.execute(
                 sql.SQL("CREATE TABLE {} ({})")
-                .format(sql.Identifier(meta["name"]), columns)
+                .format(sql.Identifier(meta.name), columns)
                 .as_string(None)
             )
             reader = pa.RecordBatchReader.from_batches(
                 schema, pf.iter_batches(batch_size=64 * 1024)
             )
-            rows += cur.adbc_ingest(meta["name"], reader, mode="append")
+            rows += cur.adbc_ingest(meta.name, reader, mode="append")
     return {"rows": rows}
 
 

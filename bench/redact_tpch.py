@@ -184,15 +184,15 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     with clock:
         info = build_snapshot(NAME, dataset, LocalStore(Path(args["store"])), NoopConsole(),
                               stages=stages, source=source)  # fmt: skip
-    tables = info.manifest["tables"]
+    tables = info.manifest.tables
     out: dict[str, Any] = {
         "id": info.id,
         "path": str(info.path),
-        "rows": {meta["name"]: meta["rows"] for meta in tables.values()},
-        "build_seconds": info.manifest["build_seconds"],
+        "rows": {meta.name: meta.rows for meta in tables.values()},
+        "build_seconds": info.manifest.build_seconds,
     }
     if redact:
-        report = info.manifest["stages"]["redaction"]
+        report = info.manifest.stages["redaction"]
         gate = report.get("gate") or {}
         out["redaction"] = {
             "seconds": report["seconds"],

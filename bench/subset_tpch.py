@@ -63,15 +63,15 @@ def tool(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     with clock:
         info = build_snapshot(NAME, dataset, LocalStore(Path(args["store"])), NoopConsole(),
                               source=source)  # fmt: skip
-    tables = info.manifest["tables"]
+    tables = info.manifest.tables
     return {
         "id": info.id,
         "path": str(info.path),
-        "rows": {meta["name"]: meta["rows"] for meta in tables.values()},
-        "files": {meta["name"]: meta["file"] for meta in tables.values()},
-        "plan_seconds": info.manifest["subset"]["seconds"],
-        "plan_fetches": info.manifest["subset"]["fetches"],
-        "build_seconds": info.manifest["build_seconds"],
+        "rows": {meta.name: meta.rows for meta in tables.values()},
+        "files": {meta.name: meta.file for meta in tables.values()},
+        "plan_seconds": info.manifest.subset.seconds,
+        "plan_fetches": info.manifest.subset.fetches,
+        "build_seconds": info.manifest.build_seconds,
     }
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sandboxer.config.models import Dataset, Project, SandboxDefaults, TableMode
 from sandboxer.console import Console, NoopConsole
 from sandboxer.errors import ConfigError, SandboxerError, StoreError, did_you_mean
-from sandboxer.snapshot.store import LocalStore, SnapshotInfo
+from sandboxer.snapshot.store import MANIFEST, LocalStore, SnapshotInfo
 from sandboxer.sources import Source, create_source
 from sandboxer.sources.schema import Schema
 from sandboxer.sources.urls import resolve_url
@@ -226,7 +226,7 @@ class Context:
         info = self.resolve_snapshot(ref)
         result = verify(info)
         if min_fidelity is not None:
-            recorded = info.manifest.get("fidelity") or {}
+            recorded = info.manifest.fidelity or {}
             score = recorded.get("score")
             if score is None:
                 why = (
@@ -234,11 +234,11 @@ class Context:
                     if recorded.get("error")
                     else "no fidelity recorded (build with fidelity.enabled: true)"
                 )
-                result["problems"].append({"file": "manifest.json", "table": "", "problem": why})
+                result["problems"].append({"file": MANIFEST, "table": "", "problem": why})
             elif score < min_fidelity:
                 result["problems"].append(
                     {
-                        "file": "manifest.json",
+                        "file": MANIFEST,
                         "table": "",
                         "problem": f"fidelity {score:.3f} below {min_fidelity}",
                     }

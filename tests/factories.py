@@ -97,6 +97,5 @@ def read_snapshot(info: Any) -> dict[str, Any]:
     import polars as pl
 
     return {
-        key: pl.read_parquet(info.path / meta["file"])
-        for key, meta in info.manifest["tables"].items()
+        key: pl.read_parquet(info.path / meta.file) for key, meta in info.manifest.tables.items()
     }

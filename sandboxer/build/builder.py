@@ -13,24 +13,31 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from sandboxer import __version__
+from sandboxer.build.fidelity import fidelity_section
 from sandboxer.config.models import Dataset, TableMode
 from sandboxer.console import Console
-from sandboxer.build.fidelity import fidelity_section
 from sandboxer.errors import SandboxerError, StoreError, SubsetError
 from sandboxer.snapshot import integrity
+from sandboxer.snapshot.manifest import (
+    SnapshotManifest,
+    SnapshotTable,
+    SourceIdentity,
+    SubsetStats,
+    Totals,
+    snapshot_id,
+)
 from sandboxer.snapshot.stage import BuildContext, Stage
-from sandboxer.snapshot.manifest import FORMAT, snapshot_id, table_meta
 from sandboxer.snapshot.store import MANIFEST, SnapshotInfo, Store
 from sandboxer.snapshot.writer import TableWriter, file_name
 from sandboxer.sources import create_source
 from sandboxer.sources.base import Source
-from sandboxer.sources.schema import Schema, Table
+from sandboxer.sources.schema import Schema
 from sandboxer.subset.extract import extract
 from sandboxer.subset.graph import apply_virtual_keys
 from sandboxer.subset.planner import Planner
+
 
 def config_hash(dataset: Dataset) -> str:
     """sha256 of the dataset config with the source URL's credentials removed."""
@@ -85,7 +92,7 @@ def build_snapshot(
                 for stage in stages:
                     stage.start(ctx)
                 (staged / "data").mkdir()
-                tables: dict[str, dict[str, Any]] = {}
+                tables: dict[str, SnapshotTable] = {}
                 files: dict[str, Path] = {}
                 console.step(f"Writing {len(plan.tables)} tables")
                 try:
@@ -109,8 +116,9 @@ def build_snapshot(
                             if writer is not None:
                                 writer.abort()
                             raise
-                        meta = table_meta(tp.table, writer.schema)
-                        meta.update(
+                        tables[key] = SnapshotTable.from_table(
+                            tp.table,
+                            writer.schema,
                             file=f"data/{name}",
                             **written,
                             source_rows=tp.source_rows,
@@ -118,7 +126,6 @@ def build_snapshot(
                             selected_by=dict(sorted(tp.reasons.items())),
                             capped=tp.capped,
                         )
-                        tables[key] = meta
                         files[key] = path
                         console.detail(f"{key}: {written['rows']} rows")
                 except OSError as e:
@@ -133,16 +140,16 @@ def build_snapshot(
                     for k, m in ((schema.table(n).key, m) for n, m in dataset.subset.tables.items())
                     if m is TableMode.exclude
                 )
-                if not checks["ok"]:
-                    bad = [c for c in checks["checks"] if c["failures"]]
+                if not checks.ok:
+                    bad = [c for c in checks.checks if c.failures]
                     lines = "; ".join(
-                        f"{c['table']}({', '.join(c['columns'])}) "
+                        f"{c.table}({', '.join(c.columns)}) "
                         + (
                             "duplicates"
-                            if c["check"] == "primary_key_unique"
-                            else f"-> {c['references']} orphans"
+                            if c.check == "primary_key_unique"
+                            else f"-> {c.references} orphans"
                         )
-                        + f": {c['failures']}"
+                        + f": {c.failures}"
                         for c in bad[:5]
                     )
                     raise SubsetError(
@@ -157,40 +164,41 @@ def build_snapshot(
                         source, schema, dataset, files, tables, stages, store, console
                     )
                 sid = snapshot_id(dataset_name, tables, config_hash(dataset))
-                manifest = {
-                    "format": FORMAT,
-                    "id": sid,
-                    "dataset": dataset_name,
-                    "description": dataset.description,
-                    "created_at": created,
-                    "tool_version": __version__,
-                    "seed": dataset.seed,
-                    "config_hash": config_hash(dataset),
-                    "source": {
-                        **source.identity(),
-                        "consistent_snapshot": source.consistent_snapshot,
-                    },
-                    "tables": tables,
-                    "excluded_tables": excluded,
-                    "totals": {
-                        "tables": len(tables),
-                        "rows": sum(t["rows"] for t in tables.values()),
-                        "source_rows": sum(t["source_rows"] or 0 for t in tables.values()),
-                        "bytes": sum(t["bytes"] for t in tables.values()),
-                    },
-                    "subset": {
-                        **plan.stats(),
-                        "roots": [r.model_dump(mode="json") for r in dataset.subset.roots],
-                    },
-                    "integrity": checks,
-                    **({"fidelity": fidelity_report} if fidelity_report is not None else {}),
-                    "stages": {s.name: r for s in stages if (r := s.report()) is not None},
-                    "build_seconds": round(time.perf_counter() - started, 3),
-                }
+                manifest = SnapshotManifest(
+                    id=sid,
+                    dataset=dataset_name,
+                    description=dataset.description,
+                    created_at=created,
+                    tool_version=__version__,
+                    seed=dataset.seed,
+                    config_hash=config_hash(dataset),
+                    source=SourceIdentity.model_validate(
+                        {
+                            **source.identity(),
+                            "consistent_snapshot": source.consistent_snapshot,
+                        }
+                    ),
+                    tables=tables,
+                    excluded_tables=excluded,
+                    totals=Totals(
+                        tables=len(tables),
+                        rows=sum(t.rows for t in tables.values()),
+                        source_rows=sum(t.source_rows or 0 for t in tables.values()),
+                        bytes=sum(t.bytes for t in tables.values()),
+                    ),
+                    subset=SubsetStats.model_validate(
+                        {
+                            **plan.stats(),
+                            "roots": [r.model_dump(mode="json") for r in dataset.subset.roots],
+                        }
+                    ),
+                    integrity=checks,
+                    fidelity=fidelity_report,
+                    stages={s.name: r for s in stages if (r := s.report()) is not None},
+                    build_seconds=round(time.perf_counter() - started, 3),
+                )
                 try:
-                    with open(staged / MANIFEST, "w", encoding="utf-8") as f:
-                        json.dump(manifest, f, indent=2, sort_keys=True, default=str)
-                        f.write("\n")
+                    (staged / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
                 except OSError as e:
                     raise store_error(store, e, dataset_name) from e
                 info = store.publish(staged, sid, dataset_name)
@@ -199,4 +207,4 @@ def build_snapshot(
 
 
 def store_error(store: Store, error: OSError, dataset: str) -> StoreError:
-    return store.disk_error(error, dataset)
+    return store.disk_error(error, f"building `{dataset}`")

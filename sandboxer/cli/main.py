@@ -274,24 +274,24 @@ def build(ctx: click.Context, dataset_name: str | None, throwaway_key: bool) -> 
     m = info.manifest
     console = context.console
     console.table(
-        f"Snapshot {info.id} ({m['dataset']})",
+        f"Snapshot {info.id} ({m.dataset})",
         ["table", "source rows", "snapshot rows", "selected by"],
         [
             [
                 k,
-                t["source_rows"],
-                t["rows"],
-                ", ".join(f"{r}={n}" for r, n in t["selected_by"].items()) or "-",
+                t.source_rows,
+                t.rows,
+                ", ".join(f"{r}={n}" for r, n in t.selected_by.items()) or "-",
             ]
-            for k, t in m["tables"].items()
+            for k, t in m.tables.items()
         ],
     )
     console.info(
-        f"{m['totals']['rows']} rows of {m['totals']['source_rows']} in "
-        f"{m['totals']['tables']} tables; integrity ok (0 FK orphans, unique keys); "
-        f"{m['build_seconds']} s."
+        f"{m.totals.rows} rows of {m.totals.source_rows} in "
+        f"{m.totals.tables} tables; integrity ok (0 FK orphans, unique keys); "
+        f"{m.build_seconds} s."
     )
-    red = m["stages"].get("redaction")
+    red = m.stages.get("redaction")
     if red:
         columns = sum(len(c) for c in red["columns"].values())
         gate = red["gate"]
@@ -304,7 +304,7 @@ def build(ctx: click.Context, dataset_name: str | None, throwaway_key: bool) -> 
         console.warn("no redaction stage ran (redact.mode: off)")
     console.info(f"Next: `sandboxer data show {info.id}` or `sandboxer data verify {info.id}`.")
     console.result(
-        {"id": info.id, "dataset": m["dataset"], "path": str(info.path), "totals": m["totals"]}
+        {"id": info.id, "dataset": m.dataset, "path": str(info.path), "totals": m.totals.to_dict()}
     )
 
 
@@ -324,9 +324,9 @@ def list_(ctx: click.Context, dataset_name: str | None) -> None:
                 i.id,
                 i.dataset,
                 i.created_at,
-                i.manifest["totals"]["tables"],
-                i.manifest["totals"]["rows"],
-                _size(i.manifest["totals"]["bytes"]),
+                i.manifest.totals.tables,
+                i.manifest.totals.rows,
+                _size(i.manifest.totals.bytes),
                 "latest" if latest.get(i.dataset) == i.id else "",
             ]
             for i in infos
@@ -342,7 +342,7 @@ def list_(ctx: click.Context, dataset_name: str | None) -> None:
                     "dataset": i.dataset,
                     "created_at": i.created_at,
                     "latest": latest.get(i.dataset) == i.id,
-                    **i.manifest["totals"],
+                    **i.manifest.totals.to_dict(),
                 }
                 for i in infos
             ]
@@ -359,15 +359,15 @@ def show(ctx: click.Context, ref: str) -> None:
     info = context.resolve_snapshot(ref)
     m = info.manifest
     console = context.console
-    console.info(f"Snapshot {info.id}  dataset {m['dataset']}  created {m['created_at']}")
+    console.info(f"Snapshot {info.id}  dataset {m.dataset}  created {m.created_at}")
     console.info(
-        f"Source: {m['source']['url']} ({m['source']['type']}"
-        + (", consistent snapshot" if m["source"].get("consistent_snapshot") else "")
+        f"Source: {m.source.url} ({m.source.type}"
+        + (", consistent snapshot" if m.source.consistent_snapshot else "")
         + ")"
     )
     console.info(
-        f"Seed {m['seed']}, config sha256 {m['config_hash'][:16]}, "
-        f"sandboxer {m['tool_version']}, built in {m['build_seconds']} s"
+        f"Seed {m.seed}, config sha256 {m.config_hash[:16]}, "
+        f"sandboxer {m.tool_version}, built in {m.build_seconds} s"
     )
     console.table(
         "Tables",
@@ -375,24 +375,24 @@ def show(ctx: click.Context, ref: str) -> None:
         [
             [
                 k,
-                t["mode"],
-                t["source_rows"],
-                t["rows"],
-                ", ".join(f"{r}={n}" for r, n in t["selected_by"].items()) or "-",
-                _size(t["bytes"]),
-                t["sha256"][:12],
+                t.mode,
+                t.source_rows,
+                t.rows,
+                ", ".join(f"{r}={n}" for r, n in t.selected_by.items()) or "-",
+                _size(t.bytes),
+                t.sha256[:12],
             ]
-            for k, t in m["tables"].items()
+            for k, t in m.tables.items()
         ],
     )
-    integ = m["integrity"]
+    integ = m.integrity
     console.info(
-        f"Integrity: {integ['fk_orphans']} FK orphans, {integ['pk_duplicates']} "
-        f"duplicate keys over {len(integ['checks'])} checks"
+        f"Integrity: {integ.fk_orphans} FK orphans, {integ.pk_duplicates} "
+        f"duplicate keys over {len(integ.checks)} checks"
     )
-    if m.get("excluded_tables"):
-        console.info(f"Excluded: {', '.join(m['excluded_tables'])}")
-    synth = m["stages"].get("synthesize")
+    if m.excluded_tables:
+        console.info(f"Excluded: {', '.join(m.excluded_tables)}")
+    synth = m.stages.get("synthesize")
     if synth:
         generated = ", ".join(f"{k}={v}" for k, v in synth.get("rows", {}).items()) or "none"
         copies = sum(int(p.get("exact_matches", 0)) for p in synth.get("privacy", {}).values())
@@ -400,7 +400,7 @@ def show(ctx: click.Context, ref: str) -> None:
             f"Synthesis ({synth['mode']}, scale {synth['scale']}): {generated} synthetic "
             f"rows; {copies} identical to a real row"
         )
-    fid = m.get("fidelity")
+    fid = m.fidelity
     if fid and fid.get("error"):
         console.info(f"Fidelity was not measured: {fid['error']}")
     elif fid:
@@ -426,7 +426,7 @@ def show(ctx: click.Context, ref: str) -> None:
                     for w in worst[:10]
                 ],
             )
-    red = m["stages"].get("redaction")
+    red = m.stages.get("redaction")
     if red:
         rows = []
         for table, columns in red["columns"].items():
@@ -465,7 +465,7 @@ def show(ctx: click.Context, ref: str) -> None:
     else:
         console.info("Redaction: none (redact.mode: off)")
     console.info(f"Files: {info.path}")
-    console.result(m)
+    console.result(m.to_dict())
 
 
 @data.command()

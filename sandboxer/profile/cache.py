@@ -43,13 +43,15 @@ def cache_key(
     settings: ProfileSettings,
 ) -> str:
     """What decides a source profile's content, hashed (no credentials: the display URL)."""
-    from sandboxer.snapshot.manifest import table_meta
+    from sandboxer.snapshot.manifest import TableSchema
 
     content = {
         "format": FORMAT,
         "source": source.identity(),
         # Columns, types and every key, virtual ones included.
-        "schema": {k: table_meta(t, None) for k, t in sorted(schema.tables.items())},
+        "schema": {
+            k: TableSchema.from_table(t).to_dict() for k, t in sorted(schema.tables.items())
+        },
         "sample_rows": sample_rows,
         "seed": seed,
         "pii": sorted(map(list, pii_columns)),

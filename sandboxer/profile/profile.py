@@ -159,7 +159,7 @@ def profile_source(
     """
     import polars as pl
 
-    from sandboxer.snapshot.manifest import table_meta
+    from sandboxer.snapshot.manifest import TableSchema
     from sandboxer.sources.base import Sample
 
     schema = schema or source.introspect()
@@ -174,7 +174,7 @@ def profile_source(
             sampled.add(key)
         arrow = source.select(table, table.column_names, sample=sample)
         frames[key] = _lazy(pl.from_arrow(arrow))
-    meta = {k: table_meta(t, None) for k, t in schema.tables.items()}
+    meta = {k: TableSchema.from_table(t).to_dict() for k, t in schema.tables.items()}
     profile = profile_frames(
         frames, meta, pii_columns=pii_columns, detect=detect, settings=settings, samples=sampled
     )
@@ -224,19 +224,16 @@ def profile_snapshot(
 
     manifest = info.manifest
     tables = {
-        key: pl.scan_parquet(info.path / meta["file"])
-        for key, meta in sorted(manifest.get("tables", {}).items())
+        key: pl.scan_parquet(info.path / meta.file) for key, meta in sorted(manifest.tables.items())
     }
     redacted = {
         (table, column)
-        for table, columns in ((manifest.get("stages") or {}).get("redact") or {})
-        .get("columns", {})
-        .items()
+        for table, columns in (manifest.stages.get("redact") or {}).get("columns", {}).items()
         for column in columns
     }
     profile = profile_frames(
         tables,
-        manifest.get("tables"),
+        {key: meta.to_dict() for key, meta in manifest.tables.items()},
         pii_columns=redacted | set(pii_columns or ()),
         detect=detect,
         settings=settings,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sandboxer.errors import SandboxerError
-from sandboxer.snapshot.store import lock_held, write_json_atomic
+from sandboxer.snapshot.store import StoreLayout, lock_held, write_json_atomic
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
 """Sandbox names become container, network and volume names and paths."""
@@ -62,7 +62,7 @@ class StateStore:
     """State files of sandboxes under ``<store_root>/sandboxes``."""
 
     def __init__(self, store_root: Path) -> None:
-        self.root = Path(store_root) / "sandboxes"
+        self.root = StoreLayout(Path(store_root)).sandboxes
 
     def path(self, project: str, name: str) -> Path:
         return self.root / _safe_segment(project) / f"{validate_name(name)}.json"

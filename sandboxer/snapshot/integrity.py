@@ -3,11 +3,12 @@ DuckDB over the Parquet files themselves (the same check runs in build and in ve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from sqlglot import exp
 
+from sandboxer.snapshot.manifest import Integrity, IntegrityCheck, TableSchema
 from sandboxer.sources.sql import col, ident
 
 
@@ -15,11 +16,10 @@ def _view(name: str) -> exp.Table:
     return exp.Table(this=ident(name))
 
 
-def check(files: dict[str, Path], tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Run the checks. ``tables`` is the manifest's table section (primary_key, foreign_keys).
+def check(files: dict[str, Path], tables: Mapping[str, TableSchema]) -> Integrity:
+    """Run the checks. ``tables`` are the manifest's tables (their keys are checked).
 
-    Returns ``{"ok", "pk_duplicates", "fk_orphans", "checks": [...]}``; each check names the
-    table and key and counts rows, never values.
+    Each check names the table and key and counts rows, never values.
     """
     import duckdb
 
@@ -31,10 +31,10 @@ def check(files: dict[str, Path], tables: dict[str, dict[str, Any]]) -> dict[str
             views[key] = name
             query = exp.select("*").from_(exp.func("read_parquet", exp.Literal.string(str(path))))
             con.execute(exp.Create(this=_view(name), kind="VIEW", expression=query).sql("duckdb"))
-        checks: list[dict[str, Any]] = []
+        checks: list[IntegrityCheck] = []
         pk_dups = orphans = 0
         for key, meta in sorted(tables.items()):
-            pk = meta.get("primary_key") or []
+            pk = meta.primary_key
             if pk and key in views:
                 total = exp.select(exp.func("count", exp.Star())).from_(_view(views[key]))
                 distinct = exp.select(exp.func("count", exp.Star())).from_(
@@ -47,10 +47,10 @@ def check(files: dict[str, Path], tables: dict[str, dict[str, Any]]) -> dict[str
                 dups = con.execute(query.sql("duckdb")).fetchone()[0]  # type: ignore[index]
                 pk_dups += dups
                 checks.append(
-                    {"check": "primary_key_unique", "table": key, "columns": pk, "failures": dups}
+                    IntegrityCheck(check="primary_key_unique", table=key, columns=pk, failures=dups)
                 )
-            for fk in meta.get("foreign_keys", []):
-                cols = fk["columns"]
+            for fk in meta.foreign_keys:
+                cols = fk.columns
                 not_null = exp.and_(
                     *(exp.Not(this=exp.Is(this=col(c, "c"), expression=exp.Null())) for c in cols)
                 )
@@ -59,12 +59,12 @@ def check(files: dict[str, Path], tables: dict[str, dict[str, Any]]) -> dict[str
                     .from_(exp.Table(this=ident(views[key]), alias=exp.TableAlias(this=ident("c"))))
                     .where(not_null)
                 )
-                parent = fk["ref_table"]
+                parent = fk.ref_table
                 if parent in views:
                     match = exp.and_(
                         *(
                             exp.EQ(this=col(rc, "p"), expression=col(c, "c"))
-                            for c, rc in zip(cols, fk["ref_columns"], strict=True)
+                            for c, rc in zip(cols, fk.ref_columns, strict=True)
                         )
                     )
                     exists = exp.Exists(
@@ -80,19 +80,19 @@ def check(files: dict[str, Path], tables: dict[str, dict[str, Any]]) -> dict[str
                 count = con.execute(query.sql("duckdb")).fetchone()[0]  # type: ignore[index]
                 orphans += count
                 checks.append(
-                    {
-                        "check": "foreign_key",
-                        "table": key,
-                        "columns": cols,
-                        "references": parent,
-                        "failures": count,
-                    }
+                    IntegrityCheck(
+                        check="foreign_key",
+                        table=key,
+                        columns=cols,
+                        references=parent,
+                        failures=count,
+                    )
                 )
-        return {
-            "ok": pk_dups == 0 and orphans == 0,
-            "pk_duplicates": pk_dups,
-            "fk_orphans": orphans,
-            "checks": checks,
-        }
+        return Integrity(
+            ok=pk_dups == 0 and orphans == 0,
+            pk_duplicates=pk_dups,
+            fk_orphans=orphans,
+            checks=checks,
+        )
     finally:
         con.close()

@@ -1,17 +1,24 @@
 """The snapshot store: where snapshots live, how they are published atomically.
 
-Layout of the local store (default ``.sandboxer/`` beside sandboxer.yaml)::
+Layout of the local store (default ``.sandboxer/`` beside sandboxer.yaml), named in one place,
+``StoreLayout``::
 
     snapshots/<id>/manifest.json     a published snapshot (immutable)
     snapshots/<id>/data/*.parquet
     refs/<dataset>.json              {"latest": "<id>"}
     tmp/build-<dataset>-<random>/    a build in progress (never listed)
+    tmp/baseline-<random>/           a baseline being captured
     locks/<dataset>.lock             held by the running build of that dataset
+    baselines/<id>/baseline.json     a baseline (``snapshot.baselines``), published like a snapshot
+    runs/<run-id>/run.json           a pipeline run (``pipeline.runner``)
+    cache/<name>/                    derived data kept between builds (source profiles)
+    sandboxes/<project>/             sandbox state files (``sandbox.state``)
 
 A build writes into a staging directory inside the store, fsyncs every file, then renames the
 directory into ``snapshots/``: a rename is atomic, so a snapshot either exists complete or not
-at all. The store sits behind ``Store`` so an object store (S3/GCS via pyarrow filesystems)
-can implement ``publish`` by uploading the staged files and writing the manifest last.
+at all; baselines are published the same way (``LocalStore.publish_dir``). The store sits
+behind ``Store`` so an object store (S3/GCS via pyarrow filesystems) can implement ``publish``
+by uploading the staged files and writing the manifest last.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sandboxer.errors import StoreError, did_you_mean
+from sandboxer.snapshot.manifest import ManifestError, SnapshotManifest, UnsupportedFormat
 
 MANIFEST = "manifest.json"
 
@@ -42,7 +50,47 @@ class SnapshotInfo:
     dataset: str
     created_at: str
     path: Path
-    manifest: dict[str, Any]
+    manifest: SnapshotManifest
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """Where each kind of thing lives under a store root: the one place that names them."""
+
+    root: Path
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    @property
+    def refs(self) -> Path:
+        return self.root / "refs"
+
+    @property
+    def tmp(self) -> Path:
+        """Staging directories of builds and baseline captures (``data gc`` cleans them)."""
+        return self.root / "tmp"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    @property
+    def baselines(self) -> Path:
+        return self.root / "baselines"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def sandboxes(self) -> Path:
+        return self.root / "sandboxes"
 
 
 class Store(abc.ABC):
@@ -75,9 +123,10 @@ class Store(abc.ABC):
     def gc(self) -> builtins.list[str]:
         """Remove leftovers of interrupted builds; return what was removed."""
 
-    def disk_error(self, error: OSError, dataset: str) -> StoreError:
-        """The error a user sees when writing to the store fails."""
-        return StoreError(f"Cannot write the snapshot of `{dataset}`: {error.strerror}")
+    def disk_error(self, error: OSError, task: str) -> StoreError:
+        """The error a user sees when writing to the store fails; ``task`` says what was being
+        written: ``building `shop```, ``publishing a baseline``."""
+        return StoreError(f"Cannot write to the store while {task}: {error.strerror}")
 
     def cache_dir(self, name: str) -> Path | None:
         """A local directory for derived data kept between builds (``profiles``), or None
@@ -109,10 +158,14 @@ def fsync_path(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename, fsynced: readers see the old or the new."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, sort_keys=True, default=str)
-        f.write("\n")
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -122,10 +175,11 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 class LocalStore(Store):
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.snapshots = root / "snapshots"
-        self.refs = root / "refs"
-        self.tmp = root / "tmp"
-        self.locks = root / "locks"
+        self.layout = StoreLayout(root)
+        self.snapshots = self.layout.snapshots
+        self.refs = self.layout.refs
+        self.tmp = self.layout.tmp
+        self.locks = self.layout.locks
 
     def _ensure(self) -> None:
         try:
@@ -158,15 +212,19 @@ class LocalStore(Store):
             os.close(fd)  # closing releases the flock
 
     def cache_dir(self, name: str) -> Path | None:
-        return self.root / "cache" / name
+        return self.layout.cache / name
 
     def _held(self, dataset: str) -> bool:
         return lock_held(self.locks / f"{dataset}.lock")
 
+    def staging(self, dataset: str) -> contextlib.AbstractContextManager[Path]:
+        return self.staged_dir(f"build-{dataset}")
+
     @contextlib.contextmanager
-    def staging(self, dataset: str) -> Iterator[Path]:
+    def staged_dir(self, prefix: str) -> Iterator[Path]:
+        """A fresh directory ``tmp/<prefix>-<random>/``, removed on exit unless published."""
         self._ensure()
-        path = self.tmp / f"build-{dataset}-{secrets.token_hex(6)}"
+        path = self.tmp / f"{prefix}-{secrets.token_hex(6)}"
         path.mkdir()
         try:
             yield path
@@ -177,27 +235,39 @@ class LocalStore(Store):
     def publish(self, staged: Path, snapshot_id: str, dataset: str) -> SnapshotInfo:
         target = self.snapshots / snapshot_id
         try:
-            for f in sorted(staged.rglob("*")):
-                if f.is_file():
-                    fsync_path(f)
-            for d in sorted({f.parent for f in staged.rglob("*")} | {staged}):
-                fsync_path(d)
-            if target.exists():
-                # Same content already published (the id is a content hash): keep the
-                # existing one, and only move the alias.
-                shutil.rmtree(staged, ignore_errors=True)
-            else:
-                os.rename(staged, target)
-                fsync_path(self.snapshots)
+            self.publish_dir(staged, target)
             write_json_atomic(self.refs / f"{dataset}.json", {"latest": snapshot_id})
         except OSError as e:
-            raise self.disk_error(e, dataset) from e
+            raise self.disk_error(e, f"building `{dataset}`") from e
         return self._info(target)
 
-    def disk_error(self, error: OSError, dataset: str) -> StoreError:
+    def publish_dir(self, staged: Path, target: Path) -> None:
+        """Make the staged directory ``target``: fsync every file and directory, then one
+        atomic rename. ``target``'s name is a hash of its content, so a ``target`` that exists
+        already holds the same: the staged copy is dropped. Raises ``OSError``."""
+        for f in sorted(staged.rglob("*")):
+            if f.is_file():
+                fsync_path(f)
+        for d in sorted({f.parent for f in staged.rglob("*")} | {staged}):
+            fsync_path(d)
+        if target.exists():
+            shutil.rmtree(staged, ignore_errors=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staged, target)
+        except OSError as e:
+            # Published by a concurrent writer since the check above: the same content.
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not target.is_dir():
+                raise
+            shutil.rmtree(staged, ignore_errors=True)
+            return
+        fsync_path(target.parent)
+
+    def disk_error(self, error: OSError, task: str) -> StoreError:
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             return StoreError(
-                f"No space left in the snapshot store {self.root} while building `{dataset}`; "
+                f"No space left in the snapshot store {self.root} while {task}; "
                 "nothing was published",
                 hint="Free disk space (`sandboxer data rm` old snapshots, `sandboxer data gc`) "
                 "or point store.path at a larger disk.",
@@ -206,16 +276,18 @@ class LocalStore(Store):
 
     def _info(self, path: Path) -> SnapshotInfo:
         try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
+            manifest = SnapshotManifest.load(path / MANIFEST)
+        except UnsupportedFormat:
+            raise
+        except ManifestError as e:
             raise StoreError(
-                f"Snapshot {path.name} has an unreadable manifest: {e}",
+                f"Snapshot {path.name} has an unreadable manifest: {e.reason}",
                 hint=f"Run `sandboxer data verify {path.name}`.",
             ) from e
         return SnapshotInfo(
             id=path.name,
-            dataset=manifest.get("dataset", "?"),
-            created_at=manifest.get("created_at", ""),
+            dataset=manifest.dataset,
+            created_at=manifest.created_at,
             path=path,
             manifest=manifest,
         )
@@ -318,7 +390,7 @@ class LocalStore(Store):
                     ref.unlink()
                     removed.append(str(ref.relative_to(self.root)))
         # Half-written cache entries of killed builds (a live build renames its own at once).
-        for partial in sorted((self.root / "cache").glob("*/.*.tmp")):
+        for partial in sorted(self.layout.cache.glob("*/.*.tmp")):
             if time.time() - partial.stat().st_mtime > 3600:
                 partial.unlink(missing_ok=True)
                 removed.append(str(partial.relative_to(self.root)))

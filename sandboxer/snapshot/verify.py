@@ -16,23 +16,23 @@ def verify(info: SnapshotInfo) -> dict[str, Any]:
 
     problems: list[dict[str, str]] = []
     files: dict[str, Path] = {}
-    tables = info.manifest.get("tables", {})
+    tables = info.manifest.tables
     for key, meta in sorted(tables.items()):
-        path = info.path / meta["file"]
-        rel = meta["file"]
+        path = info.path / meta.file
+        rel = meta.file
         if not path.is_file():
             problems.append({"file": rel, "table": key, "problem": "missing"})
             continue
         size = path.stat().st_size
-        if size != meta["bytes"]:
+        if size != meta.bytes:
             problems.append(
                 {
                     "file": rel,
                     "table": key,
-                    "problem": f"size {size} bytes, manifest says {meta['bytes']}",
+                    "problem": f"size {size} bytes, manifest says {meta.bytes}",
                 }
             )
-        elif sha256_file(path) != meta["sha256"]:
+        elif sha256_file(path) != meta.sha256:
             problems.append({"file": rel, "table": key, "problem": "sha256 mismatch"})
         try:
             rows = pq.ParquetFile(path).metadata.num_rows
@@ -45,32 +45,33 @@ def verify(info: SnapshotInfo) -> dict[str, Any]:
                 }
             )
             continue
-        if rows != meta["rows"]:
+        if rows != meta.rows:
             problems.append(
-                {"file": rel, "table": key, "problem": f"{rows} rows, manifest says {meta['rows']}"}
+                {"file": rel, "table": key, "problem": f"{rows} rows, manifest says {meta.rows}"}
             )
             continue
         files[key] = path
-    known = {meta["file"] for meta in tables.values()} | {MANIFEST}
+    known = {meta.file for meta in tables.values()} | {MANIFEST}
     for path in sorted(info.path.rglob("*")):
         rel = str(path.relative_to(info.path))
         if path.is_file() and rel not in known:
             problems.append({"file": rel, "table": "", "problem": "not listed in the manifest"})
     checks: dict[str, Any] = {"ok": False, "checks": [], "skipped": True}
     if not problems:
-        checks = integrity.check(files, tables)
-        for c in checks["checks"]:
-            if c["failures"]:
+        result = integrity.check(files, tables)
+        checks = result.to_dict()
+        for c in result.checks:
+            if c.failures:
                 kind = (
                     "duplicate primary keys"
-                    if c["check"] == "primary_key_unique"
-                    else f"foreign key orphans -> {c['references']}"
+                    if c.check == "primary_key_unique"
+                    else f"foreign key orphans -> {c.references}"
                 )
                 problems.append(
                     {
-                        "file": tables[c["table"]]["file"],
-                        "table": c["table"],
-                        "problem": f"{c['failures']} {kind} on ({', '.join(c['columns'])})",
+                        "file": tables[c.table].file,
+                        "table": c.table,
+                        "problem": f"{c.failures} {kind} on ({', '.join(c.columns)})",
                     }
                 )
     return {"ok": not problems, "id": info.id, "problems": problems, "integrity": checks}

@@ -58,14 +58,16 @@ class SynthesizeStage(Stage):
         import polars as pl
         import pyarrow as pa
 
-        from sandboxer.snapshot.manifest import table_meta
+        from sandboxer.snapshot.manifest import TableSchema
         from sandboxer.subset.extract import extract
         from sandboxer.synthesize import fill_in, generate
 
         self.ctx = ctx
         profile = self._profile(ctx)
         meta = {
-            k: table_meta(t, None) for k, t in ctx.schema.tables.items() if k in ctx.plan.tables
+            k: TableSchema.from_table(t).to_dict()
+            for k, t in ctx.schema.tables.items()
+            if k in ctx.plan.tables
         }
         if self.cfg.mode is SynthesizeMode.tables:
             names = [ctx.schema.table(t).key for t in self.cfg.tables] if self.cfg.tables else None

@@ -182,12 +182,12 @@ def test_profile_snapshot_treats_redacted_columns_as_pii(tmp_path: Path) -> None
     info = build_snapshot(
         "g", dataset(url, roots=[{"table": "customer", "percent": 20}]), store, NoopConsole()
     )
-    info.manifest.setdefault("stages", {})["redact"] = {"columns": {"address": {"city": {}}}}
+    info.manifest.stages["redact"] = {"columns": {"address": {"city": {}}}}
     profile = profile_snapshot(info)
     assert profile["format"] == FORMAT
     assert profile["source"] == {"snapshot": info.id, "dataset": "g"}
     tables = profile["tables"]
-    assert tables["customer"]["rows"] == info.manifest["tables"]["customer"]["rows"]
+    assert tables["customer"]["rows"] == info.manifest.tables["customer"].rows
     assert tables["address"]["columns"]["city"]["pii"]
     assert "categories" not in tables["address"]["columns"]["city"]
     orders = {tuple(fk["columns"]): fk for fk in tables["orders"]["foreign_keys"]}

@@ -153,7 +153,7 @@ def _shop_dataset(url: str, **fidelity: Any) -> Dataset:
 
 def _build(store: LocalStore, ds: Dataset, name: str = "shop") -> dict[str, Any]:
     info = build_snapshot(name, ds, store, NoopConsole())
-    manifest = info.manifest
+    manifest = info.manifest.to_dict()
     store.remove(info.id)  # the next build of the same content must do the work again
     return manifest
 
@@ -213,7 +213,7 @@ def test_excluded_tables_are_not_profiled_and_redacted_columns_not_by_value(
     store = LocalStore(tmp_path / "store")
     stages = [RedactStage(ds.redact, key, tmp_path)]
     info = build_snapshot("shop", ds, store, NoopConsole(), stages=stages)
-    assert "payments" in info.manifest["excluded_tables"]
+    assert "payments" in info.manifest.excluded_tables
     (entry,) = (tmp_path / "store/cache/profiles").glob("*.json")
     profile = json.loads(entry.read_text())["profile"]
     assert "payments" not in profile["tables"]

@@ -48,8 +48,8 @@ def redacted_build(tmp_path: Path, url: str, key: str = KEY, name: str = "c", **
 def all_text(info: Any) -> str:
     """Every cell of every table as text, plus the manifest."""
     parts = [(info.path / "manifest.json").read_text()]
-    for meta in info.manifest["tables"].values():
-        frame = pl.read_parquet(info.path / meta["file"])
+    for meta in info.manifest.tables.values():
+        frame = pl.read_parquet(info.path / meta.file)
         for column in frame.columns:
             parts.append("\n".join(frame[column].cast(pl.String).drop_nulls().to_list()))
     return "\n".join(parts)
@@ -63,17 +63,17 @@ def assert_no_canaries(text: str) -> None:
 def test_no_canary_survives_and_keys_still_join(tmp_path: Path, canary_url: str) -> None:
     info = redacted_build(tmp_path, canary_url)
     assert_no_canaries(all_text(info))
-    t = {k: pl.read_parquet(info.path / m["file"]) for k, m in info.manifest["tables"].items()}
+    t = {k: pl.read_parquet(info.path / m.file) for k, m in info.manifest.tables.items()}
     people, orders = t["people"], t["orders"]
     assert people.height == 300 and orders.height == 900
     # Email is the people key and the orders FK: one-to-one, and still joining.
     assert people["email"].n_unique() == 300
     assert orders.join(people, left_on="person_email", right_on="email", how="anti").height == 0
-    assert info.manifest["integrity"]["fk_orphans"] == 0
+    assert info.manifest.integrity.fk_orphans == 0
     # Non-PII stays.
     assert sorted(people["status"].unique()) == ["active", "closed", "paused"]
     assert people["id"].to_list() == sorted(people["id"].to_list())
-    report = info.manifest["stages"]["redaction"]
+    report = info.manifest.stages["redaction"]
     cols = report["columns"]["people"]
     for column in (
         "email",
@@ -89,7 +89,7 @@ def test_no_canary_survives_and_keys_still_join(tmp_path: Path, canary_url: str)
         assert column in cols, column
         assert cols[column]["changed"] > 0, column
     assert report["gate"]["ok"] and report["gate"]["leaks"] == []
-    assert report["key_fingerprint"] and KEY not in json.dumps(info.manifest)
+    assert report["key_fingerprint"] and KEY not in info.manifest.to_json()
 
 
 def test_same_key_same_snapshot_other_key_other_pseudonyms(tmp_path: Path, canary_url: str) -> None:
@@ -97,17 +97,17 @@ def test_same_key_same_snapshot_other_key_other_pseudonyms(tmp_path: Path, canar
     b = redacted_build(tmp_path / "b", canary_url)
     c = redacted_build(tmp_path / "c", canary_url, key="another-key-entirely-0002")
     assert a.id == b.id
-    assert {k: m["sha256"] for k, m in a.manifest["tables"].items()} == {
-        k: m["sha256"] for k, m in b.manifest["tables"].items()
+    assert {k: m.sha256 for k, m in a.manifest.tables.items()} == {
+        k: m.sha256 for k, m in b.manifest.tables.items()
     }
-    ea = pl.read_parquet(a.path / a.manifest["tables"]["people"]["file"])
-    ec = pl.read_parquet(c.path / c.manifest["tables"]["people"]["file"])
+    ea = pl.read_parquet(a.path / a.manifest.tables["people"].file)
+    ec = pl.read_parquet(c.path / c.manifest.tables["people"].file)
     for column in ("email", "ssn", "c7", "ref_code", "card"):
         same = (ea[column] == ec[column]).sum()
         assert same == 0, f"{column}: {same} pseudonyms did not change with the key"
     assert (
-        a.manifest["stages"]["redaction"]["key_fingerprint"]
-        != c.manifest["stages"]["redaction"]["key_fingerprint"]
+        a.manifest.stages["redaction"]["key_fingerprint"]
+        != c.manifest.stages["redaction"]["key_fingerprint"]
     )
 
 
@@ -141,7 +141,7 @@ def test_gate_refuses_a_kept_pii_column(tmp_path: Path, canary_url: str) -> None
         columns={"people": {"c7": "keep"}},
         gate={"allow_findings": ["people.c7"], "allow_values": []},
     )
-    report = info.manifest["stages"]["redaction"]
+    report = info.manifest.stages["redaction"]
     assert report["gate"]["ok"] and "people.c7" in report["kept_detected"]
 
 
@@ -199,11 +199,11 @@ def test_redaction_from_postgres(tmp_path: Path, pg_url: str) -> None:
     url = make_canary_postgres(pg_url)
     info = redacted_build(tmp_path, url)
     assert_no_canaries(all_text(info))
-    people = pl.read_parquet(info.path / info.manifest["tables"]["public.people"]["file"])
-    orders = pl.read_parquet(info.path / info.manifest["tables"]["public.orders"]["file"])
+    people = pl.read_parquet(info.path / info.manifest.tables["public.people"].file)
+    orders = pl.read_parquet(info.path / info.manifest.tables["public.orders"].file)
     assert orders.join(people, left_on="person_email", right_on="email", how="anti").height == 0
     duck = redacted_build(tmp_path / "duck", make_canary_duckdb(tmp_path / "c.duckdb"))
-    duck_people = pl.read_parquet(duck.path / duck.manifest["tables"]["people"]["file"])
+    duck_people = pl.read_parquet(duck.path / duck.manifest.tables["people"].file)
     # Same key, same values: the same pseudonyms whatever the source.
     assert sorted(duck_people["email"]) == sorted(people["email"])
 

@@ -169,7 +169,7 @@ def query_counts(backend: DockerBackend, name: str, project: str, capfd: Any) ->
 
 
 def manifest_rows(snapshot: SnapshotInfo) -> dict[str, int]:
-    return {meta["name"]: meta["rows"] for meta in snapshot.manifest["tables"].values()}
+    return {meta.name: meta.rows for meta in snapshot.manifest.tables.values()}
 
 
 def test_duckdb_sandbox_hardened_loaded_and_lifecycle(
@@ -187,7 +187,7 @@ def test_duckdb_sandbox_hardened_loaded_and_lifecycle(
     assert info.state == "ready" and info.isolated and info.snapshot_id == snapshot.id
     assert info.connections == {"duckdb": "/data/sandbox.duckdb"}
     assert info.enter == "sandboxer shell dev"
-    assert info.load["ok"] and set(info.load["tables"]) == set(snapshot.manifest["tables"])
+    assert info.load["ok"] and set(info.load["tables"]) == set(snapshot.manifest.tables)
     assert took < 60
     assert_hardened(docker_client, pid, [])
     internal = docker_client.networks.get(info.resources["networks"][0])
@@ -231,7 +231,7 @@ def test_duckdb_sandbox_hardened_loaded_and_lifecycle(
     assert query_counts(backend, "dev", pid, capfd) == manifest_rows(other)
     capfd.readouterr()
     assert backend.exec("dev", pid, ["cat", "/snapshot/manifest.json"]) == 0
-    assert json.loads(capfd.readouterr().out)["tables"] == other.manifest["tables"]
+    assert json.loads(capfd.readouterr().out)["tables"] == other.manifest.to_dict()["tables"]
     assert_hardened(docker_client, pid, [])
     capfd.readouterr()
     backend.logs("dev", pid)

@@ -78,7 +78,7 @@ def copy_snapshot(info: SnapshotInfo, to: Path) -> SnapshotInfo:
 
 def corrupt(info: SnapshotInfo, key: str) -> str:
     """Flip one byte in the middle of a table's file; return its relative path."""
-    rel: str = info.manifest["tables"][key]["file"]
+    rel: str = info.manifest.tables[key].file
     path = info.path / rel
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -103,10 +103,10 @@ def test_duckdb_local_load_verifies_and_keeps_keys(tmp_path: Path, graph: Snapsh
     db = tmp_path / "sandbox.duckdb"
     report = load_duckdb_local(graph, db)
     assert report.ok and report.engine == "duckdb"
-    tables = graph.manifest["tables"]
+    tables = graph.manifest.tables
     assert set(report.tables) == set(tables)
     for key, t in report.tables.items():
-        assert t["rows"] == t["expected"] == tables[key]["rows"] and t["checksum_ok"]
+        assert t["rows"] == t["expected"] == tables[key].rows and t["checksum_ok"]
     assert not db.with_name(db.name + ".tmp").exists()
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -117,7 +117,7 @@ def test_duckdb_local_load_verifies_and_keeps_keys(tmp_path: Path, graph: Snapsh
             ).fetchall()
         )
         unique = con.execute("select table_name from duckdb_indexes() where is_unique").fetchall()
-        assert con.execute("select count(*) from items").fetchone() == (tables["items"]["rows"],)
+        assert con.execute("select count(*) from items").fetchone() == (tables["items"].rows,)
     finally:
         con.close()
     assert pks["items"] == ["order_id", "line"] and pks["customer"] == ["id"]
@@ -239,7 +239,7 @@ def test_postgres_load_matches_duckdb_and_constrains(
     assert checksums(report) == checksums(duck)  # one checksum, two engines
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("select count(*) from items").fetchone() == (
-            graph.manifest["tables"]["items"]["rows"],
+            graph.manifest.tables["items"].rows,
         )
     cons = pg_constraints(pg_url)
     assert ("items", "p", "order_id,line") in cons
@@ -294,9 +294,9 @@ def test_postgres_corrupted_file_fails_naming_it(
 def test_postgres_failed_load_rolls_back(graph: SnapshotInfo, pg_url: str) -> None:
     # Fails at the very end (verification of the last table): everything was created,
     # loaded and constrained in the transaction, and all of it must be gone.
-    manifest = json.loads(json.dumps(graph.manifest))
-    last = sorted(manifest["tables"])[-1]
-    manifest["tables"][last]["rows"] += 1
+    manifest = graph.manifest.model_copy(deep=True)
+    last = sorted(manifest.tables)[-1]
+    manifest.tables[last].rows += 1
     with pytest.raises(LoadError, match=f"`{last}`"):
         load_postgres(dataclasses.replace(graph, manifest=manifest), pg_url)
     assert pg_tables(pg_url) == []

@@ -70,7 +70,7 @@ def counts(backend: ProcessBackend, name: str, pid: str, capfd: Any) -> dict[str
 
 
 def manifest_rows(snapshot: SnapshotInfo) -> dict[str, int]:
-    return {meta["name"]: meta["rows"] for meta in snapshot.manifest["tables"].values()}
+    return {meta.name: meta.rows for meta in snapshot.manifest.tables.values()}
 
 
 def test_create_exec_reset_destroy(
@@ -80,7 +80,7 @@ def test_create_exec_reset_destroy(
     info = backend.create(spec("local", project, snapshot))
     assert info.state == "ready" and info.backend == "process"
     assert info.isolated is False and "not isolated" in (info.enter or "")
-    assert info.load["ok"] and set(info.load["tables"]) == set(snapshot.manifest["tables"])
+    assert info.load["ok"] and set(info.load["tables"]) == set(snapshot.manifest.tables)
     # The current interpreter has duckdb, polars and pyarrow: reused, nothing installed.
     assert info.resources["packages_installed"] == []
     assert sorted(info.resources["packages_reused"]) == ["duckdb", "polars", "pyarrow"]

@@ -64,7 +64,7 @@ def ids(info: Any) -> dict[str, list[Any]]:
     frames = read_snapshot(info)
     out = {}
     for key, frame in frames.items():
-        pk = info.manifest["tables"][key]["primary_key"]
+        pk = info.manifest.tables[key].primary_key
         out[key.split(".")[-1]] = sorted(map(tuple, frame.select(pk).rows()))
     return out
 
@@ -89,7 +89,7 @@ def test_duckdb_postgres_and_files_select_the_same_rows(
         info = build_snapshot(
             label, dataset(url, keys=keys, seed=5, **SUBSET), store, NoopConsole()
         )
-        assert info.manifest["integrity"]["ok"], label
+        assert info.manifest.integrity.ok, label
         assert verify(info)["ok"], label
         results[label] = ids(info)
     assert results["duckdb"] == results["postgres"] == results["files"]

@@ -63,14 +63,14 @@ def test_verify_names_the_broken_file(tmp_path: Path, graph_url: str) -> None:
     info = build_snapshot(
         "t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]), store, NoopConsole()
     )
-    target = info.path / info.manifest["tables"]["orders"]["file"]
+    target = info.path / info.manifest.tables["orders"].file
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     os.chmod(target, 0o644)
     target.write_bytes(bytes(data))
     result = verify(info)
     assert not result["ok"]
-    assert result["problems"][0]["file"] == info.manifest["tables"]["orders"]["file"]
+    assert result["problems"][0]["file"] == info.manifest.tables["orders"].file
     assert "sha256" in result["problems"][0]["problem"]
 
     target.write_bytes(b"PAR1garbage")
@@ -93,9 +93,9 @@ def test_verify_catches_broken_integrity(tmp_path: Path, graph_url: str) -> None
     info = build_snapshot(
         "t", dataset(graph_url, roots=[{"table": "customer", "percent": 10}]), store, NoopConsole()
     )
-    path = info.path / info.manifest["tables"]["customer"]["file"]
+    path = info.path / info.manifest.tables["customer"].file
     pl.read_parquet(path).tail(-1).write_parquet(path)
-    m = info.manifest
+    m = info.manifest.to_dict()
     m["tables"]["customer"].update(
         rows=m["tables"]["customer"]["rows"] - 1,
         bytes=path.stat().st_size,

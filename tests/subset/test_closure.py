@@ -34,7 +34,7 @@ def fk_orphans(child: pl.DataFrame, cols: list[str], parent: pl.DataFrame, ref: 
 def test_closure_resolves_every_foreign_key(tmp_path: Path, graph_url: str) -> None:
     info = build(tmp_path, graph_url, roots=[{"table": "customer", "percent": 10}])
     t = read_snapshot(info)
-    assert info.manifest["integrity"]["ok"] and info.manifest["integrity"]["fk_orphans"] == 0
+    assert info.manifest.integrity.ok and info.manifest.integrity.fk_orphans == 0
     # Independently of the tool's own check:
     assert fk_orphans(t["customer"], ["nation_id"], t["nation"], ["id"]) == 0
     assert fk_orphans(t["nation"], ["region_id"], t["region"], ["id"]) == 0
@@ -43,7 +43,7 @@ def test_closure_resolves_every_foreign_key(tmp_path: Path, graph_url: str) -> N
     assert fk_orphans(t["orders"], ["shipping_address_id"], t["address"], ["id"]) == 0
     assert fk_orphans(t["items"], ["product_sku"], t["product"], ["sku"]) == 0
     assert fk_orphans(t["items"], ["order_id"], t["orders"], ["id"]) == 0
-    roots = info.manifest["tables"]["customer"]["selected_by"]["root"]
+    roots = info.manifest.tables["customer"].selected_by["root"]
     assert 120 <= roots <= 280, roots  # ~10% of 2000
     # Children of root customers are complete: every order of a root customer is present.
     assert t["orders"].height > 0 and t["items"].height == 3 * t["orders"].height
@@ -54,8 +54,8 @@ def test_percent_is_deterministic_and_seeded(tmp_path: Path, graph_url: str) -> 
     a = build(tmp_path / "a", graph_url, roots=[{"table": "customer", "percent": 5}])
     b = build(tmp_path / "b", graph_url, roots=[{"table": "customer", "percent": 5}])
     c = build(tmp_path / "c", graph_url, seed=8, roots=[{"table": "customer", "percent": 5}])
-    hashes = {k: m["sha256"] for k, m in a.manifest["tables"].items()}
-    assert hashes == {k: m["sha256"] for k, m in b.manifest["tables"].items()}
+    hashes = {k: m.sha256 for k, m in a.manifest.tables.items()}
+    assert hashes == {k: m.sha256 for k, m in b.manifest.tables.items()}
     assert a.id == b.id
     ids_a = set(read_snapshot(a)["customer"]["id"])
     ids_c = set(read_snapshot(c)["customer"]["id"])
@@ -66,7 +66,7 @@ def test_children_only_follow_downward(tmp_path: Path, graph_url: str) -> None:
     # Customers 3 and 6 were referred by 2 and 5, which are pulled in as parents only.
     info = build(tmp_path, graph_url, roots=[{"table": "customer", "where": "id in (3, 6)"}])
     t = read_snapshot(info)
-    by = info.manifest["tables"]["customer"]["selected_by"]
+    by = info.manifest.tables["customer"].selected_by
     assert by == {"root": 2, "parent": 2}
     assert sorted(t["customer"]["id"]) == [2, 3, 5, 6]
     # Roots bring all their orders; parents bring none (no children from parents), and the
@@ -105,8 +105,8 @@ def test_fan_out_cap_and_budget(tmp_path: Path, graph_url: str) -> None:
     per_customer = t["orders"].group_by("customer_id").len()["len"].max()
     assert per_customer is not None and per_customer <= 2
     assert t["items"].height == 50
-    assert info.manifest["tables"]["items"]["capped"] > 0
-    assert info.manifest["integrity"]["fk_orphans"] == 0
+    assert info.manifest.tables["items"].capped > 0
+    assert info.manifest.integrity.fk_orphans == 0
 
 
 def test_self_reference_set_null(tmp_path: Path, graph_url: str) -> None:
@@ -124,7 +124,7 @@ def test_self_reference_set_null(tmp_path: Path, graph_url: str) -> None:
         ],
     )
     t = read_snapshot(info)
-    by = info.manifest["tables"]["customer"]["selected_by"]
+    by = info.manifest.tables["customer"].selected_by
     assert "parent" not in by  # no referrer was pulled
     ids = set(t["customer"]["id"])
     refs = t["customer"]["referred_by"].drop_nulls()
@@ -155,7 +155,7 @@ def test_two_table_cycle_terminates(tmp_path: Path) -> None:
     t = read_snapshot(info)
     # a0 -> b1 -> a3 -> b4 -> a6 ... the chain closes over the whole ring of 100.
     assert t["a"].height == 100 and t["b"].height == 100
-    assert info.manifest["integrity"]["fk_orphans"] == 0
+    assert info.manifest.integrity.fk_orphans == 0
 
 
 def test_excluded_parent_nulls_nullable_fk_and_rejects_not_null(tmp_path: Path) -> None:
@@ -180,7 +180,7 @@ def test_excluded_parent_nulls_nullable_fk_and_rejects_not_null(tmp_path: Path) 
     )
     t = read_snapshot(info)
     assert "secret" not in t and t["t"]["s"].null_count() == 20
-    assert info.manifest["excluded_tables"] == ["secret", "u"]
+    assert info.manifest.excluded_tables == ["secret", "u"]
     with pytest.raises(SubsetError, match=r"`secret` is excluded, but u\(s\)"):
         build(
             tmp_path / "2",
@@ -201,8 +201,8 @@ def test_root_that_selects_nothing_is_an_error(tmp_path: Path, graph_url: str) -
 
 def test_empty_root_table_builds_empty(tmp_path: Path, graph_url: str) -> None:
     info = build(tmp_path, graph_url, roots=[{"table": "empty_table", "percent": 50}])
-    assert info.manifest["tables"]["empty_table"]["rows"] == 0
-    assert info.manifest["tables"]["customer"]["rows"] == 0
+    assert info.manifest.tables["empty_table"].rows == 0
+    assert info.manifest.tables["customer"].rows == 0
 
 
 def test_unknown_names_suggest(tmp_path: Path, graph_url: str) -> None:
@@ -254,5 +254,5 @@ def test_awkward_identifiers(tmp_path: Path) -> None:
     t = read_snapshot(info)
     assert t["my table"].height == 5 and t["Child Rows"].height == 20
     assert list(t["my table"].columns) == ["select", 'o"q', "ünïcødé", "a.b"]
-    files = [m["file"] for m in info.manifest["tables"].values()]
+    files = [m.file for m in info.manifest.tables.values()]
     assert all(" " not in f and '"' not in f for f in files)

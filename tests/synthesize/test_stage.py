@@ -44,7 +44,7 @@ def build(tmp_path: Path, url: str, synthesize: dict, redact: bool = True):  # t
 
 
 def table(info, name: str) -> pl.DataFrame:  # type: ignore[no-untyped-def]
-    return pl.read_parquet(info.path / info.manifest["tables"][name]["file"])
+    return pl.read_parquet(info.path / info.manifest.tables[name].file)
 
 
 def test_fill_in_adds_rows_that_join(tmp_path: Path, graph_url: str) -> None:
@@ -56,22 +56,22 @@ def test_fill_in_adds_rows_that_join(tmp_path: Path, graph_url: str) -> None:
         graph_url,
         {"mode": "fill_in", "fill": [{"table": "orders", "rows": 120}]},
     )
-    added = info.manifest["stages"]["synthesize"]["rows"]["orders"]
+    added = info.manifest.stages["synthesize"]["rows"]["orders"]
     assert added == 120
     assert table(info, "orders").height == table(plain, "orders").height - 1 + 120
-    assert info.manifest["integrity"]["ok"] and info.manifest["integrity"]["fk_orphans"] == 0
+    assert info.manifest.integrity.ok and info.manifest.integrity.fk_orphans == 0
     assert table(info, "orders")["id"].n_unique() == table(info, "orders").height
-    assert info.manifest["stages"]["synthesize"]["privacy"]["orders"]["exact_matches"] == 0
-    assert info.manifest["stages"]["redaction"]["gate"]["ok"]
+    assert info.manifest.stages["synthesize"]["privacy"]["orders"]["exact_matches"] == 0
+    assert info.manifest.stages["redaction"]["gate"]["ok"]
 
 
 def test_whole_synthetic_dataset_keeps_keys_and_scale(tmp_path: Path, graph_url: str) -> None:
     info = build(tmp_path, graph_url, {"mode": "tables", "scale": 0.5}, redact=False)
-    rows = info.manifest["stages"]["synthesize"]["rows"]
+    rows = info.manifest.stages["synthesize"]["rows"]
     assert rows["customer"] == 1000 and rows["orders"] == 4500
     assert rows["region"] == 3  # small lookups keep their size
-    assert info.manifest["integrity"]["ok"] and info.manifest["integrity"]["pk_duplicates"] == 0
-    privacy = info.manifest["stages"]["synthesize"]["privacy"]
+    assert info.manifest.integrity.ok and info.manifest.integrity.pk_duplicates == 0
+    privacy = info.manifest.stages["synthesize"]["privacy"]
     assert all(p["exact_matches"] == 0 for p in privacy.values())
     again = build(tmp_path / "again", graph_url, {"mode": "tables", "scale": 0.5}, redact=False)
     assert again.id == info.id  # deterministic for the seed

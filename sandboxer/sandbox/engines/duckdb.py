@@ -105,18 +105,19 @@ def verify_loaded_duckdb(snapshot: SnapshotInfo, db_path: Path) -> LoadReport:
     tables: dict[str, dict[str, Any]] = {}
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        for key, meta in sorted(snapshot.manifest["tables"].items()):
-            columns = meta.get("columns", [])
-            path = str(snapshot.path / meta["file"])
+        for key, meta in sorted(snapshot.manifest.tables.items()):
+            # The loader script reads the manifest as plain JSON.
+            columns = [c.to_dict() for c in meta.columns]
+            path = str(snapshot.path / meta.file)
             expected, _ = ld.checksum_duckdb(con, "read_parquet(?)", columns, [path])
             try:
-                loaded, terms = ld.checksum_duckdb(con, ld.table_sql(meta), columns)
+                loaded, terms = ld.checksum_duckdb(con, ld.table_sql(meta.to_dict()), columns)
             except duckdb.CatalogException:
-                tables[key] = {"rows": None, "expected": meta["rows"], "checksum_ok": False}
+                tables[key] = {"rows": None, "expected": meta.rows, "checksum_ok": False}
                 continue
             tables[key] = {
                 "rows": int(terms["rows"]),
-                "expected": meta["rows"],
+                "expected": meta.rows,
                 "checksum": loaded,
                 "checksum_ok": loaded == expected,
             }

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from psycopg import sql
 
     from sandboxer.sandbox.templates import DataEngine
+    from sandboxer.snapshot.manifest import TableSchema
     from sandboxer.snapshot.store import SnapshotInfo
 
 BATCH_ROWS = 64 * 1024
@@ -184,25 +185,23 @@ def _same_wire(wire: str, final: str) -> bool:
     return _base(wire) == _base(final) or _base(final) in _SAME_WIRE.get(_base(wire), set())
 
 
-def plan_columns(
-    meta: dict[str, Any], *, source_is_postgres: bool, known_type: Any
-) -> list[PgColumn]:
+def plan_columns(meta: TableSchema, *, source_is_postgres: bool, known_type: Any) -> list[PgColumn]:
     """Column types for one table. ``known_type(name) -> bool`` says whether a source type
     exists in the target database (user-defined types such as enums usually do not)."""
     from sandboxer.sandbox.engines.scripts.loader_duckdb import column_kind
 
     columns = []
-    for c in meta.get("columns", []):
-        wire = arrow_pg_type(c.get("type"))
+    for c in meta.columns:
+        wire = arrow_pg_type(c.type)
         read = "plain"
         if wire == "jsonb":
             wire, read = "json", "json"  # json's binary input is the text itself
-        elif c.get("type") == "uint64":
+        elif c.type == "uint64":
             read = "decimal"
-        elif wire == "text" and column_kind(c.get("type")) != "string":
+        elif wire == "text" and column_kind(c.type) != "string":
             read = "text"  # dictionaries and types without a PostgreSQL peer: as text
         final = "jsonb" if read == "json" else wire
-        source_type = (c.get("source_type") or "").strip().lower()
+        source_type = (c.source_type or "").strip().lower()
         if (
             source_is_postgres
             and source_type
@@ -212,17 +211,17 @@ def plan_columns(
             final = source_type
         if _same_wire(wire, final):
             wire = final
-        columns.append(PgColumn(c["name"], wire, final, read, c.get("nullable") is False))
+        columns.append(PgColumn(c.name, wire, final, read, c.nullable is False))
     return columns
 
 
 # -- PostgreSQL: the load -------------------------------------------------------------------
 
 
-def target_schema(meta: dict[str, Any], schema_prefix: str | None) -> str:
+def target_schema(meta: TableSchema, schema_prefix: str | None) -> str:
     """Tables keep their schema (``public`` when they had none); a prefix is put in front
     of it: ``schema_prefix="s_"`` loads ``sales.orders`` into ``s_sales.orders``."""
-    schema = meta.get("schema") or "public"
+    schema = meta.schema_name or "public"
     return f"{schema_prefix}{schema}" if schema_prefix else schema
 
 
@@ -342,15 +341,15 @@ def load_postgres(
         return now
 
     manifest = snapshot.manifest
-    tables_meta: dict[str, dict[str, Any]] = manifest["tables"]
+    tables_meta = manifest.tables
     try:
-        ld.verify_files(snapshot.path, manifest)
+        ld.verify_files(snapshot.path, manifest.to_dict())
     except ld.LoadError as e:
         raise LoadError(f"Snapshot {snapshot.id} does not verify: {e}",
                         hint=f"Run `sandboxer data verify {snapshot.id}`.") from e  # fmt: skip
     t = step("verify_files", started)
 
-    source_is_pg = (manifest.get("source") or {}).get("type") == "postgresql"
+    source_is_pg = manifest.source.type == "postgresql"
     safe_url = _safe_url(url)
     try:
         conn = adbc.connect(url)
@@ -382,7 +381,7 @@ def load_postgres(
         # the GIL; the server works in its own process).
         expected_future = pool.submit(_expected_checksums, snapshot, plans)
         targets = {
-            key: (target_schema(meta, schema_prefix), meta["name"])
+            key: (target_schema(meta, schema_prefix), meta.name)
             for key, meta in tables_meta.items()
         }
         if not replace:
@@ -418,7 +417,7 @@ def load_postgres(
         for key, meta in sorted(tables_meta.items()):
             current = key
             schema, name = targets[key]
-            reader = _reader(snapshot.path / meta["file"], plans[key])
+            reader = _reader(snapshot.path / meta.file, plans[key])
             cur.adbc_ingest(name, reader, mode="append", db_schema_name=schema)
         t = step("copy", t)
 
@@ -433,10 +432,10 @@ def load_postgres(
 
         for key, meta in sorted(tables_meta.items()):
             current = key
-            if meta.get("primary_key"):
+            if meta.primary_key:
                 run(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
-                    _qualified(*targets[key]), _idents(meta["primary_key"])))  # fmt: skip
-            for cols in meta.get("unique_keys") or []:
+                    _qualified(*targets[key]), _idents(meta.primary_key)))  # fmt: skip
+            for cols in meta.unique_keys:
                 run(sql.SQL("ALTER TABLE {} ADD UNIQUE ({})").format(
                     _qualified(*targets[key]), _idents(cols)))  # fmt: skip
         t = step("primary_unique_keys", t)
@@ -444,14 +443,14 @@ def load_postgres(
         skipped = 0
         for key, meta in sorted(tables_meta.items()):
             current = key
-            for fk in meta.get("foreign_keys") or []:
-                if fk["ref_table"] not in targets or (fk.get("virtual") and not
-                                                      virtual_foreign_keys):  # fmt: skip
+            for fk in meta.foreign_keys:
+                if fk.ref_table not in targets or (fk.virtual and not
+                                                   virtual_foreign_keys):  # fmt: skip
                     skipped += 1
                     continue
                 run(sql.SQL("ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({})").format(
-                    _qualified(*targets[key]), _idents(fk["columns"]),
-                    _qualified(*targets[fk["ref_table"]]), _idents(fk["ref_columns"])))  # fmt: skip
+                    _qualified(*targets[key]), _idents(fk.columns),
+                    _qualified(*targets[fk.ref_table]), _idents(fk.ref_columns)))  # fmt: skip
         if skipped:
             notes.append(f"{skipped} virtual or dangling foreign key(s) not created")
         t = step("foreign_keys", t)
@@ -512,11 +511,11 @@ def _expected_checksums(
             key: ld.checksum_duckdb(
                 con,
                 "read_parquet(?)",
-                meta.get("columns", []),
-                [str(snapshot.path / meta["file"])],
+                [c.to_dict() for c in meta.columns],
+                [str(snapshot.path / meta.file)],
                 {c.name for c in plans[key] if c.converted},
             )
-            for key, meta in sorted(snapshot.manifest["tables"].items())
+            for key, meta in sorted(snapshot.manifest.tables.items())
         }
     finally:
         con.close()
@@ -534,8 +533,8 @@ def _verify_postgres(
     from sandboxer.sandbox.engines.scripts import loader_duckdb as ld
 
     tables: dict[str, dict[str, Any]] = {}
-    for key, meta in sorted(snapshot.manifest["tables"].items()):
-        columns = meta.get("columns", [])
+    for key, meta in sorted(snapshot.manifest.tables.items()):
+        columns = [c.to_dict() for c in meta.columns]
         terms = ld.checksum_terms(columns, {c.name for c in plans[key] if c.converted})
         query = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(sql.SQL("({})::text").format(pg_term(t, c)) for t, c in terms),
@@ -546,7 +545,7 @@ def _verify_postgres(
         want_digest, want = expected[key]
         tables[key] = {
             "rows": int(got["rows"]),
-            "expected": meta["rows"],
+            "expected": meta.rows,
             "checksum": loaded,
             "checksum_ok": loaded == want_digest,
         }
@@ -562,7 +561,7 @@ def verify_loaded_postgres(
     import adbc_driver_postgresql.dbapi as adbc
 
     started = time.perf_counter()
-    source_is_pg = (snapshot.manifest.get("source") or {}).get("type") == "postgresql"
+    source_is_pg = snapshot.manifest.source.type == "postgresql"
     with adbc.connect(url) as conn:
         cur = conn.cursor()
 
@@ -570,13 +569,13 @@ def verify_loaded_postgres(
             cur.execute("SELECT to_regtype($1) IS NOT NULL", (name,))
             return bool(cur.fetchone()[0])
 
-        tables_meta = snapshot.manifest["tables"]
+        tables_meta = snapshot.manifest.tables
         plans = {
             key: plan_columns(meta, source_is_postgres=source_is_pg, known_type=known_type)
             for key, meta in tables_meta.items()
         }
         targets = {
-            key: (target_schema(meta, schema_prefix), meta["name"])
+            key: (target_schema(meta, schema_prefix), meta.name)
             for key, meta in tables_meta.items()
         }
         expected = _expected_checksums(snapshot, plans)
