@@ -103,11 +103,11 @@ def register(cli: click.Group) -> None:
         )
         m = info.manifest
         context.console.info(
-            f"Baseline {info.id}: snapshot {m['snapshot_id']}, commit "
-            f"{(m.get('commit') or '-')[:12]}{' (dirty)' if m.get('dirty') else ''}, "
-            f"{len(m['outputs'])} output(s), from {m['origin']}"
+            f"Baseline {info.id}: snapshot {m.snapshot_id}, commit "
+            f"{(m.commit or '-')[:12]}{' (dirty)' if m.dirty else ''}, "
+            f"{len(m.outputs)} output(s), from {m.origin}"
         )
-        context.console.result(m)
+        context.console.result(m.to_dict())
 
     @baseline.command("list")
     @click.pass_context
@@ -121,16 +121,16 @@ def register(cli: click.Group) -> None:
             [
                 [
                     i.id,
-                    i.manifest.get("snapshot_id"),
-                    (i.manifest.get("commit") or "-")[:12],
-                    len(i.manifest.get("outputs", {})),
-                    i.manifest.get("origin"),
-                    i.manifest.get("created_at"),
+                    i.manifest.snapshot_id,
+                    (i.manifest.commit or "-")[:12],
+                    len(i.manifest.outputs),
+                    i.manifest.origin,
+                    i.manifest.created_at,
                 ]
                 for i in infos
             ],
         )
-        context.console.result({"baselines": [i.manifest for i in infos]})
+        context.console.result({"baselines": [i.manifest.to_dict() for i in infos]})
 
     @baseline.command("show")
     @click.argument("ref")
@@ -142,15 +142,14 @@ def register(cli: click.Group) -> None:
         problems = context.flow.baselines.verify(info)
         m = info.manifest
         context.console.info(
-            f"Baseline {info.id} ({m['origin']}), snapshot {m['snapshot_id']}, "
-            f"commit {m.get('commit') or '-'}"
+            f"Baseline {info.id} ({m.origin}), snapshot {m.snapshot_id}, commit {m.commit or '-'}"
         )
         context.console.table(
             "Outputs",
             ["output", "rows", "sha256"],
-            [[k, v["rows"], v["sha256"][:12]] for k, v in sorted(m["outputs"].items())],
+            [[k, v.rows, v.sha256[:12]] for k, v in sorted(m.outputs.items())],
         )
-        context.console.result({**m, "problems": problems})
+        context.console.result({**m.to_dict(), "problems": problems})
         if problems:
             raise SandboxerError(f"Baseline {info.id} failed verification: {problems[0]}")
         context.console.info("Checksums verified.")
@@ -185,9 +184,9 @@ def register(cli: click.Group) -> None:
         context = _context(ctx)
         with _config_is_usage():
             run_dir = run_dir or context.flow.latest_run()
-            import json
+            from sandboxer.pipeline.manifest import RUN_MANIFEST, RunManifest
 
-            snap = json.loads((run_dir / "run.json").read_text()).get("snapshot_id")
+            snap = RunManifest.load(run_dir / RUN_MANIFEST).snapshot_id
             result = context.flow.compare(
                 run_dir, baseline=baseline, samples=samples, snapshot_id=snap
             )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.errors import ConfigError, InfrastructureError, SandboxerError
+from sandboxer.pipeline.manifest import RUN_MANIFEST
 from sandboxer.sandbox.engines import engine_from_connections
 from sandboxer.snapshot.baselines import BaselineInfo, BaselineStore
 
@@ -73,11 +74,11 @@ class Flow:
 
     @property
     def runs_root(self) -> Path:
-        return self.store.root / "runs"
+        return self.store.layout.runs
 
     @property
     def baselines(self) -> BaselineStore:
-        return BaselineStore(self.store.root)
+        return BaselineStore(self.store)
 
     # -- sandboxes -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -193,12 +194,12 @@ class Flow:
                 f"The pipeline run {result.run_id} failed ({result.error}); no baseline stored",
                 hint=f"Logs: {result.run_dir / 'logs'}",
             )
-        git = result.manifest.get("git") or {}
+        git = result.manifest.git
         return self.baselines.publish(
             result.run_dir / "outputs",
             snapshot_id=snapshot_id,
-            commit=git.get("commit"),
-            dirty=git.get("dirty"),
+            commit=git.commit,
+            dirty=git.dirty,
             origin=origin,
             run={"run_id": result.run_id},
         )
@@ -268,7 +269,7 @@ class Flow:
 
     def latest_run(self) -> Path:
         runs = sorted(
-            (p for p in self.runs_root.glob("*") if (p / "run.json").exists()),
+            (p for p in self.runs_root.glob("*") if (p / RUN_MANIFEST).exists()),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )

@@ -41,6 +41,13 @@ from typing import TYPE_CHECKING, Any
 
 from sandboxer.config.pipeline import DbtStep, Output, Pipeline, PythonStep, ShellStep, SqlStep
 from sandboxer.pipeline.errors import PipelineError
+from sandboxer.pipeline.manifest import (
+    RUN_MANIFEST,
+    GitState,
+    OutputResult,
+    RunManifest,
+    StepResult,
+)
 from sandboxer.pipeline.plan import PlannedStep, plan_steps
 from sandboxer.sandbox.engines import get_engine
 
@@ -52,48 +59,11 @@ if TYPE_CHECKING:
 
 STAGING_DIR = ".sandboxer-run"
 """Under the project directory; holds one directory per run while it runs."""
-MANIFEST_FORMAT = "sandboxer.run/1"
 TAIL_LINES = 20
 """Lines of a failing step's output kept for its error."""
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 _WRAPPER = 'log="$1"; shift; exec "$@" </dev/null >>"$log" 2>&1'
 """``sh -c`` program: run the rest of argv with all output appended to the log file $1."""
-
-
-@dataclass
-class StepResult:
-    name: str
-    kind: str
-    status: str
-    """``passed`` | ``failed`` | ``skipped`` (not run after an earlier failure)."""
-    depends_on: list[str] = field(default_factory=list)
-    inferred: bool = False
-    seconds: float | None = None
-    exit_code: int | None = None
-    log: str | None = None
-    """The step's log, relative to the run directory."""
-    tail: list[str] = field(default_factory=list)
-    """Last lines of its output, for a failed step."""
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class OutputResult:
-    name: str
-    path: str
-    """The Parquet file, relative to the run directory."""
-    rows: int
-    sha256: str
-    bytes: int
-    columns: list[dict[str, str]]
-    table: str | None = None
-    file: str | None = None
-    key: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -105,17 +75,17 @@ class RunResult:
     steps: list[StepResult]
     outputs: dict[str, OutputResult]
     seconds: float
+    manifest: RunManifest = field(repr=False)
+    """What run.json holds."""
     error: str | None = None
     failed_step: str | None = None
-    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
-    """What run.json holds."""
 
     @property
     def ok(self) -> bool:
         return self.status == "passed"
 
     def to_json(self) -> dict[str, Any]:
-        return self.manifest
+        return self.manifest.to_dict()
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -161,7 +131,7 @@ def run_pipeline(
         f"Running {len(plan)} step(s) in sandbox `{sandbox_name}` ({info.backend}, {engine})"
     )
 
-    def manifest(status: str, error: str | None, failed_step: str | None) -> dict[str, Any]:
+    def manifest(status: str, error: str | None, failed_step: str | None) -> RunManifest:
         return _manifest(
             run_id=run_id,
             status=status,
@@ -765,32 +735,32 @@ def _manifest(
     pipeline: Pipeline,
     steps: list[StepResult],
     outputs: dict[str, OutputResult],
-) -> dict[str, Any]:
+) -> RunManifest:
     info = sandbox.info
-    return {
-        "format": MANIFEST_FORMAT,
-        "run_id": run_id,
-        "status": status,
-        "error": error,
-        "failed_step": failed_step,
-        "started_at": started_at,
-        "finished_at": _now(),
-        "seconds": seconds,
-        "project_dir": str(sandbox.project_dir),
-        "git": git,
-        "sandbox": sandbox.name,
-        "snapshot_id": info.snapshot_id,
-        "dataset": info.dataset,
-        "template": info.template,
-        "backend": info.backend,
-        "engine": engine,
-        "dialect": pipeline.dialect,
-        "steps": [s.to_json() for s in steps],
-        "outputs": {name: o.to_json() for name, o in outputs.items()},
-    }
+    return RunManifest(
+        run_id=run_id,
+        status=status,
+        error=error,
+        failed_step=failed_step,
+        started_at=started_at,
+        finished_at=_now(),
+        seconds=seconds,
+        project_dir=str(sandbox.project_dir),
+        git=GitState.model_validate(git),
+        sandbox=sandbox.name,
+        snapshot_id=info.snapshot_id,
+        dataset=info.dataset,
+        template=info.template,
+        backend=info.backend,
+        engine=engine,
+        dialect=pipeline.dialect,
+        # Copies: the manifest records the steps as they are now (a run may go on).
+        steps=[StepResult(**s.to_json()) for s in steps],
+        outputs=dict(outputs),
+    )
 
 
-def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    from sandboxer.snapshot.store import write_json_atomic
+def _write_manifest(run_dir: Path, manifest: RunManifest) -> None:
+    from sandboxer.snapshot.store import write_text_atomic
 
-    write_json_atomic(run_dir / "run.json", manifest)
+    write_text_atomic(run_dir / RUN_MANIFEST, manifest.to_json())

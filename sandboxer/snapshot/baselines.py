@@ -1,8 +1,9 @@
 """Baselines: the outputs a pipeline is compared with, versioned in the snapshot store.
 
 A baseline is a directory ``<store>/baselines/<id>/`` with ``outputs/<name>.parquet`` and
-``baseline.json`` (snapshot id, git commit, origin, sha256 and rows of every file). Its id is
-derived from its content; it is published atomically like a snapshot and verified by checksum.
+``baseline.json`` (``BaselineManifest``: snapshot id, git commit, origin, sha256 and rows of
+every file). Its id is derived from its content; it is published atomically by the snapshot
+store (``LocalStore.publish_dir``) and verified by checksum.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ import builtins
 import datetime as dt
 import hashlib
 import json
-import os
-import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 from sandboxer import __version__
 from sandboxer.errors import StoreError, did_you_mean
-from sandboxer.snapshot.store import fsync_path
+from sandboxer.snapshot.manifest import (
+    ManifestError,
+    ManifestModel,
+    UnsupportedFormat,
+    VersionedManifest,
+)
+from sandboxer.snapshot.store import LocalStore
 from sandboxer.snapshot.writer import sha256_file
 
 MANIFEST = "baseline.json"
@@ -33,11 +38,40 @@ class BaselineMissing(StoreError):
 FORMAT = "sandboxer.baseline/1"
 
 
+class BaselineOutput(ManifestModel):
+    file: str
+    """The Parquet file, relative to the baseline directory."""
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class BaselineManifest(VersionedManifest):
+    """``baseline.json``."""
+
+    FORMAT: ClassVar[str] = FORMAT
+    KIND: ClassVar[str] = "baseline manifest"
+
+    format: str = FORMAT
+    id: str
+    snapshot_id: str | None
+    commit: str | None
+    """The git commit the outputs were produced at (None when imported)."""
+    dirty: bool | None
+    origin: str
+    """``working tree``, ``git ref <ref>`` or ``imported from <dir>``."""
+    tool_version: str
+    created_at: str
+    outputs: dict[str, BaselineOutput]
+    run: dict[str, str]
+    """The run that produced the outputs (``{"run_id": ...}``); empty when imported."""
+
+
 @dataclass(frozen=True)
 class BaselineInfo:
     id: str
     path: Path
-    manifest: dict[str, Any]
+    manifest: BaselineManifest
 
     @property
     def outputs_dir(self) -> Path:
@@ -45,9 +79,11 @@ class BaselineInfo:
 
 
 class BaselineStore:
-    def __init__(self, store_root: Path) -> None:
-        self.root = store_root / "baselines"
-        self.tmp = store_root / "tmp"
+    """The baselines of a local store (``<root>/baselines``)."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self.root = store.layout.baselines
 
     def publish(
         self,
@@ -57,7 +93,7 @@ class BaselineStore:
         commit: str | None,
         dirty: bool | None,
         origin: str,
-        run: dict[str, Any] | None = None,
+        run: dict[str, str] | None = None,
     ) -> BaselineInfo:
         """Copy ``outputs/*.parquet`` into a new baseline, atomically."""
         files = sorted(outputs.glob("*.parquet"))
@@ -66,74 +102,65 @@ class BaselineStore:
                 f"No Parquet outputs in {outputs}",
                 hint="A baseline needs one <output>.parquet per declared output.",
             )
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.root.mkdir(parents=True, exist_ok=True)
-        staged = self.tmp / f"baseline-{secrets.token_hex(6)}"
-        (staged / "outputs").mkdir(parents=True)
-        try:
-            import pyarrow.parquet as pq
+        import pyarrow.parquet as pq
 
-            table_meta: dict[str, Any] = {}
-            for f in files:
-                target = staged / "outputs" / f.name
-                shutil.copyfile(f, target)
-                try:
-                    rows = pq.ParquetFile(target).metadata.num_rows
-                except Exception as e:  # pyarrow raises several types for broken footers
-                    raise StoreError(
-                        f"{f} is not a readable Parquet file ({type(e).__name__})"
-                    ) from None
-                table_meta[f.stem] = {
-                    "file": f"outputs/{f.name}",
-                    "rows": rows,
-                    "bytes": target.stat().st_size,
-                    "sha256": sha256_file(target),
+        try:
+            with self.store.staged_dir("baseline") as staged:
+                (staged / "outputs").mkdir()
+                written: dict[str, BaselineOutput] = {}
+                for f in files:
+                    target = staged / "outputs" / f.name
+                    shutil.copyfile(f, target)
+                    try:
+                        rows = pq.ParquetFile(target).metadata.num_rows
+                    except Exception as e:  # pyarrow raises several types for broken footers
+                        raise StoreError(
+                            f"{f} is not a readable Parquet file ({type(e).__name__})"
+                        ) from None
+                    written[f.stem] = BaselineOutput(
+                        file=f"outputs/{f.name}",
+                        rows=rows,
+                        bytes=target.stat().st_size,
+                        sha256=sha256_file(target),
+                    )
+                content = {
+                    "snapshot_id": snapshot_id,
+                    "commit": commit,
+                    "outputs": {k: v.sha256 for k, v in sorted(written.items())},
                 }
-            content = {
-                "snapshot_id": snapshot_id,
-                "commit": commit,
-                "outputs": {k: v["sha256"] for k, v in sorted(table_meta.items())},
-            }
-            bid = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-            manifest = {
-                "format": FORMAT,
-                "id": bid,
-                "snapshot_id": snapshot_id,
-                "commit": commit,
-                "dirty": dirty,
-                "origin": origin,
-                "tool_version": __version__,
-                "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-                "outputs": table_meta,
-                "run": run or {},
-            }
-            with open(staged / MANIFEST, "w", encoding="utf-8") as fh:
-                json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
-                fh.write("\n")
-            for p in [*staged.rglob("*"), staged]:
-                fsync_path(p)
-            target_dir = self.root / bid
-            if target_dir.exists():
-                shutil.rmtree(staged, ignore_errors=True)
-            else:
-                os.rename(staged, target_dir)
-                fsync_path(self.root)
-            return self.get(bid)
-        finally:
-            if staged.exists():
-                shutil.rmtree(staged, ignore_errors=True)
+                bid = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+                manifest = BaselineManifest(
+                    id=bid[:16],
+                    snapshot_id=snapshot_id,
+                    commit=commit,
+                    dirty=dirty,
+                    origin=origin,
+                    tool_version=__version__,
+                    created_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+                    outputs=written,
+                    run=run or {},
+                )
+                (staged / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+                self.store.publish_dir(staged, self.root / manifest.id)
+        except OSError as e:
+            raise self.store.disk_error(e, "publishing a baseline") from e
+        return self.get(manifest.id)
 
     def list(self) -> builtins.list[BaselineInfo]:
         if not self.root.exists():
             return []
         infos = [self._info(p) for p in self.root.iterdir() if (p / MANIFEST).is_file()]
-        return sorted(infos, key=lambda i: (i.manifest.get("created_at", ""), i.id), reverse=True)
+        return sorted(infos, key=lambda i: (i.manifest.created_at, i.id), reverse=True)
 
     def _info(self, path: Path) -> BaselineInfo:
         try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise StoreError(f"Baseline {path.name} has an unreadable manifest: {e}") from None
+            manifest = BaselineManifest.load(path / MANIFEST)
+        except UnsupportedFormat:
+            raise
+        except ManifestError as e:
+            raise StoreError(
+                f"Baseline {path.name} has an unreadable manifest: {e.reason}"
+            ) from None
         return BaselineInfo(path.name, path, manifest)
 
     def get(self, ref: str) -> BaselineInfo:
@@ -155,14 +182,14 @@ class BaselineStore:
             by_commit = [
                 i
                 for i in infos
-                if (i.manifest.get("commit") or "").startswith(ref)
-                and (snapshot_id is None or i.manifest.get("snapshot_id") == snapshot_id)
+                if (i.manifest.commit or "").startswith(ref)
+                and (snapshot_id is None or i.manifest.snapshot_id == snapshot_id)
             ]
             if by_commit and len(ref) >= 7:
                 return by_commit[0]
             return self.get(ref)
         matching = [
-            i for i in infos if snapshot_id is None or i.manifest.get("snapshot_id") == snapshot_id
+            i for i in infos if snapshot_id is None or i.manifest.snapshot_id == snapshot_id
         ]
         if not matching:
             # Nothing to compare with is a set-up problem, not a failed comparison: exit 2.
@@ -174,10 +201,10 @@ class BaselineStore:
 
     def verify(self, info: BaselineInfo) -> builtins.list[str]:
         problems: builtins.list[str] = []
-        for name, meta in sorted(info.manifest.get("outputs", {}).items()):
-            path = info.path / meta["file"]
+        for name, meta in sorted(info.manifest.outputs.items()):
+            path = info.path / meta.file
             if not path.is_file():
-                problems.append(f"{meta['file']}: missing")
-            elif path.stat().st_size != meta["bytes"] or sha256_file(path) != meta["sha256"]:
-                problems.append(f"{meta['file']}: checksum mismatch ({name})")
+                problems.append(f"{meta.file}: missing")
+            elif path.stat().st_size != meta.bytes or sha256_file(path) != meta.sha256:
+                problems.append(f"{meta.file}: checksum mismatch ({name})")
         return problems
