@@ -216,11 +216,13 @@ def profile_snapshot(
 ) -> dict[str, Any]:
     """The profile of a published snapshot, read lazily from its Parquet files.
 
-    Columns the redaction stage rewrote (``stages.redact.columns`` in the manifest) count as
+    Columns the redaction stage rewrote (``stages.redaction.columns`` in the manifest) count as
     PII even though they now hold pseudonyms, so the snapshot's profile stores the same kind of
     statistics as the source's.
     """
     import polars as pl
+
+    from sandboxer.redact.stage import RedactStage
 
     manifest = info.manifest
     tables = {
@@ -228,7 +230,7 @@ def profile_snapshot(
     }
     redacted = {
         (table, column)
-        for table, columns in (manifest.stages.get("redact") or {}).get("columns", {}).items()
+        for table, columns in (manifest.stages.get(RedactStage.name) or {}).get("columns", {}).items()
         for column in columns
     }
     profile = profile_frames(

@@ -182,7 +182,9 @@ def test_profile_snapshot_treats_redacted_columns_as_pii(tmp_path: Path) -> None
     info = build_snapshot(
         "g", dataset(url, roots=[{"table": "customer", "percent": 20}]), store, NoopConsole()
     )
-    info.manifest.stages["redact"] = {"columns": {"address": {"city": {}}}}
+    # The name the redaction stage records its report under (it was read as "redact" once,
+    # so rewritten columns were profiled as ordinary ones).
+    info.manifest.stages["redaction"] = {"columns": {"address": {"city": {}}}}
     profile = profile_snapshot(info)
     assert profile["format"] == FORMAT
     assert profile["source"] == {"snapshot": info.id, "dataset": "g"}
