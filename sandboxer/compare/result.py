@@ -41,6 +41,19 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def statistic(value: Any) -> Any:
+    """An aggregate (mean, std, quantile...) for the report, to 12 significant digits: polars
+    sums floats in a different order on one thread than on several, so the last digits of a
+    std differ between machines and would make the same comparison's report differ."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: statistic(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [statistic(v) for v in value]
+    return value
+
+
 @dataclass
 class ColumnType:
     name: str
@@ -237,9 +250,9 @@ class TableDiff:
                 {
                     "name": c.name,
                     "kind": c.kind,
-                    "baseline": jsonable(c.baseline),
-                    "current": jsonable(c.current),
-                    "deltas": jsonable(c.deltas),
+                    "baseline": jsonable(statistic(c.baseline)),
+                    "current": jsonable(statistic(c.current)),
+                    "deltas": jsonable(statistic(c.deltas)),
                     "violations": list(c.violations),
                     "expected": c.expected,
                 }
