@@ -10,12 +10,17 @@ PYTEST_ARGS ?=
 .PHONY: help venv demo test test-fast test-postgres test-docker golden bench lint format clean
 
 help:
-	@echo "make demo   - build the example production DB, snapshot it, list and verify"
-	@echo "make test   - run the whole test suite (PostgreSQL and Docker tests included)"
-	@echo "make test-fast / test-postgres / test-docker - one group of tests"
-	@echo "make golden - rewrite the golden files (tests/**/golden/) from the current code"
-	@echo "make bench  - benchmarks on TPC-H (ratios against plain baselines)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make demo          - the shop example end to end: snapshot, sandbox, baseline, sandboxer test"
+	@echo "make test          - the whole test suite (PostgreSQL and Docker tests included)"
+	@echo "make test-fast     - the tests not marked postgres, docker or slow"
+	@echo "make test-postgres - the tests marked postgres (a cluster started from local binaries)"
+	@echo "make test-docker   - the tests marked docker (need a Docker engine)"
+	@echo "make bench         - benchmarks on TPC-H (ratios against plain baselines)"
+	@echo "make lint          - ruff (lint, format check), mypy and the import-linter layers contract"
+	@echo "make golden        - rewrite the golden files (tests/**/golden/) from the current code"
+	@echo "make format        - ruff format, then ruff check --fix"
+	@echo "make clean         - remove the local store (.sandboxer) and the tool caches"
+	@echo "make venv          - create or update the virtual environment (every target does it first)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -6,6 +6,7 @@ The CLI is a thin layer over these methods; tests and Python users drive the sam
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from sandboxer.sources.urls import resolve_url
 if TYPE_CHECKING:
     from sandboxer.pipeline.flow import Flow
     from sandboxer.sandbox.manager import Sandboxes
+    from sandboxer.sandbox.templates import Template
 
 DEFAULT_CONFIG = "sandboxer.yaml"
 
@@ -214,6 +216,10 @@ class Context:
     def list_snapshots(self, dataset: str | None = None) -> list[SnapshotInfo]:
         return self.store.list(dataset)
 
+    def latest_snapshot_ids(self, datasets: Iterable[str]) -> dict[str, str | None]:
+        """The snapshot ``latest`` names for each dataset (None when it has none)."""
+        return {d: self.store.latest(d) for d in datasets}
+
     def resolve_snapshot(self, ref: str) -> SnapshotInfo:
         default = None
         if ref == "latest" and self.config_path.exists() and len(self.project.datasets) == 1:
@@ -304,6 +310,21 @@ class Context:
             defaults=self.sandbox_defaults,
             snapshots=self.snapshot_or_build,
         )
+
+    def templates(self) -> list[Template]:
+        """Every sandbox template: the built-in ones and the project's (which override)."""
+        from sandboxer.sandbox.templates import list_templates
+
+        return list_templates(self.project_dir)
+
+    def template(self, name: str) -> tuple[Template, Path, str]:
+        """Template ``name`` resolved (``extends`` applied), the file that defines it, and
+        the Dockerfile generated for its workspace."""
+        from sandboxer.sandbox.image import dockerfile
+        from sandboxer.sandbox.templates import load_template, template_source
+
+        template = load_template(name, self.project_dir)
+        return template, template_source(name, self.project_dir), dockerfile(template, "workspace")
 
     def sandbox_defaults(self) -> SandboxDefaults:
         """The project's ``sandbox:`` section, or the defaults when there is no config."""

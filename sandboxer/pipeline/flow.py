@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandboxer.errors import ConfigError, InfrastructureError, SandboxerError
-from sandboxer.pipeline.manifest import RUN_MANIFEST
+from sandboxer.pipeline.manifest import RUN_MANIFEST, RunManifest
 from sandboxer.sandbox.engines import engine_from_connections
 from sandboxer.snapshot.baselines import BaselineInfo, BaselineStore
 
@@ -245,8 +245,12 @@ class Flow:
         samples: int = 0,
         snapshot_id: str | None = None,
     ) -> Any:
+        """Compare the outputs of the run in ``run_dir`` with ``baseline`` (default: the newest
+        for ``snapshot_id``, itself by default the snapshot the run used)."""
         from sandboxer.compare import compare_outputs
 
+        if snapshot_id is None:
+            snapshot_id = RunManifest.load(run_dir / RUN_MANIFEST).snapshot_id
         pipeline = self.pipeline
         base = self.baselines.resolve(baseline, snapshot_id=snapshot_id)
         problems = self.baselines.verify(base)

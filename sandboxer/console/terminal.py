@@ -1,4 +1,4 @@
-"""Output for people and machines. Core code writes through a Console, never ``print``."""
+"""The console of the command line: people's output with rich, JSON results with ``--json``."""
 
 from __future__ import annotations
 
@@ -6,33 +6,7 @@ import json
 import sys
 from typing import Any
 
-
-class Console:
-    """Where the core reports progress and results."""
-
-    verbose: bool = False
-
-    def info(self, message: str) -> None:
-        """A line a user should read."""
-
-    def detail(self, message: str) -> None:
-        """A line shown only with --verbose."""
-
-    def warn(self, message: str) -> None:
-        """Something worth attention that does not stop the work."""
-
-    def step(self, message: str) -> None:
-        """Start of a long step (progress)."""
-
-    def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
-        """A small table of results."""
-
-    def result(self, payload: dict[str, Any]) -> None:
-        """The machine-readable result of a command (shown with --json)."""
-
-
-class NoopConsole(Console):
-    """Swallows everything: for library use and tests."""
+from sandboxer.console.base import Console
 
 
 class TerminalConsole(Console):
@@ -75,6 +49,11 @@ class TerminalConsole(Console):
 
     def step(self, message: str) -> None:
         self.err.print(f"- {message}", style="cyan", markup=False)
+
+    def problem(self, message: str) -> None:
+        # Plain text, not rich: the line carries a file name verbatim (no emoji codes).
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
 
     def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
         if self.json_output:
