@@ -228,9 +228,10 @@ def profile_snapshot(
     tables = {
         key: pl.scan_parquet(info.path / meta.file) for key, meta in sorted(manifest.tables.items())
     }
+    report = manifest.stages.get(RedactStage.name) or {}
     redacted = {
         (table, column)
-        for table, columns in (manifest.stages.get(RedactStage.name) or {}).get("columns", {}).items()
+        for table, columns in report.get("columns", {}).items()
         for column in columns
     }
     profile = profile_frames(
