@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, str] = {
     "synth_tpch": "synth_tpch",
     "test_overhead": "test_overhead",
     "fidelity_tpch": "fidelity_tpch",
+    "detect_precision": "detect_precision",
 }
 
 
