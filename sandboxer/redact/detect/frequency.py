@@ -105,12 +105,29 @@ def fold_expr(words: pl.Expr) -> pl.Expr:
 
 def zipf(tokens: pl.Series, languages: tuple[str, ...] = LANGUAGES) -> pl.Series:
     """The Zipf frequency of every (already folded) token, 0.0 for words in no list; same
-    length and order as ``tokens``."""
+    length and order as ``tokens``.
+
+    A binary search in the sorted table (``search_sorted``), not a join: a join would hash the
+    table's million words on every call, and the free-text scrub calls this once per batch.
+    """
     import polars as pl
 
-    frame = pl.DataFrame({"word": tokens.cast(pl.String)}).with_row_index("i")
-    joined = frame.join(frequency_table(languages), on="word", how="left").sort("i")
-    return joined.get_column("zipf").fill_null(0.0).rename(tokens.name)
+    table = _sorted_table(languages)
+    words = table.get_column("word")
+    text = tokens.cast(pl.String)
+    if words.len() == 0 or text.len() == 0:
+        return pl.repeat(0.0, text.len(), dtype=pl.Float32, eager=True).rename(tokens.name)
+    at = words.search_sorted(text.fill_null("")).clip(upper_bound=words.len() - 1)
+    found = (words.gather(at) == text).fill_null(False)
+    scores = table.get_column("zipf").gather(at)
+    return scores.zip_with(found, pl.Series([0.0], dtype=scores.dtype)).rename(tokens.name)
+
+
+@functools.cache
+def _sorted_table(languages: tuple[str, ...]) -> pl.DataFrame:
+    """``frequency_table`` sorted by word, as ``search_sorted`` needs (the cached file may come
+    from an older version that did not sort)."""
+    return frequency_table(languages).sort("word")
 
 
 def is_common(tokens: pl.Series, threshold: float = COMMON_ZIPF) -> pl.Series:

@@ -12,18 +12,22 @@ A rule with a validator (Luhn, mod-97, digit count, surname list) cannot be a pl
 candidates), each candidate is validated with an expression inside ``list.eval`` and replaced
 only if valid, and the pieces are joined back. NUL cannot occur in PostgreSQL text; a NUL that
 does occur in the input is turned into U+FFFD first so it cannot shift the pieces.
+
+The stages, in order: identifiers (secrets, emails, IBANs, cards, national ids, phones, IPs),
+replaced whole; then person names (``persons.py``: the dataset's originals and recognition
+without name lists); then the extra literals. Identifiers go first so that no later stage can
+cut an email or a phone into pieces that no longer read as one (``anna.[NAME]@x.org``).
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sandboxer.redact.detect import patterns as P
-from sandboxer.redact.detect import wordlists
+from sandboxer.redact.detect import persons
 from sandboxer.redact.entities import Entity
 
 if TYPE_CHECKING:
@@ -53,30 +57,9 @@ def _phone_ok(e: pl.Expr) -> pl.Expr:
     return P.digit_count_between(e, P.PHONE_MIN_DIGITS, P.PHONE_MAX_DIGITS)
 
 
-def _surname_ok(e: pl.Expr) -> pl.Expr:
-    import polars as pl
-
-    lasts = pl.Series(sorted(wordlists.last_names()), dtype=pl.String).implode()
-    last_word = e.str.extract(r"(\p{L}[\p{L}'\-]*)$", 1)
-    folded = last_word.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
-    return folded.is_in(lasts)
-
-
-@functools.cache
-def first_then_capitalised() -> str:
-    """A known first name (optionally two) followed by a capitalised word: "Anna Schmidt".
-
-    The first name is an alternation of a few thousand literals (the regex engine turns it into
-    a literal prefilter); the surname is checked against the surname list afterwards.
-    """
-    names = "|".join(re.escape(n) for n in wordlists.first_name_forms())
-    word = r"\p{Lu}[\p{Ll}'\-]+"
-    return rf"\b(?:{names})(?:[ \-](?:{names}))? {word}\b"
-
-
 @functools.cache
 def span_rules() -> tuple[SpanRule, ...]:
-    """The rules, in the order they are applied."""
+    """The identifier rules, in the order they are applied (names come after them)."""
     return (
         SpanRule(Entity.secret, "[SECRET]", P.SECRET_SPAN),
         SpanRule(Entity.email, "[EMAIL]", P.EMAIL_SPAN),
@@ -85,8 +68,6 @@ def span_rules() -> tuple[SpanRule, ...]:
         SpanRule(Entity.national_id, "[NATIONAL_ID]", P.NATIONAL_ID_SPAN),
         SpanRule(Entity.phone, "[PHONE]", P.PHONE_SPAN, _phone_ok),
         SpanRule(Entity.ip_address, "[IP]", P.IP_SPAN),
-        SpanRule(Entity.person_name, "[NAME]", P.TITLE_NAME_SPAN),
-        SpanRule(Entity.person_name, "[NAME]", first_then_capitalised(), _surname_ok),
     )
 
 
@@ -122,7 +103,7 @@ def _rebuilt(rule: SpanRule, piece: pl.Expr) -> pl.Expr:
     )
 
 
-def _literals(extra_literals: list[str] | None) -> list[str]:
+def _literals(extra_literals: Sequence[str] | None) -> list[str]:
     kept = {s for s in (extra_literals or ()) if s and len(s.strip()) >= MIN_LITERAL_CHARS}
     # Longest first: with leftmost-first matching, "Anna-Lena Schmidt" beats "Anna".
     return sorted(kept, key=lambda s: (-len(s), s))
@@ -134,13 +115,22 @@ def _any_span() -> str:
     return "|".join(f"(?:{rule.pattern})" for rule in span_rules())
 
 
-def _pipeline(texts: pl.Series, literals: tuple[str, ...], *, count: bool) -> pl.DataFrame:
-    """Apply every rule in order; the scrubbed text in ``_t`` and, if asked, per-rule counts.
+def _pipeline(
+    texts: pl.Series,
+    literals: tuple[str, ...],
+    *,
+    count: bool,
+    lexicon: persons.NameLexicon | None = None,
+    pseudonyms: persons.Pseudonyms | None = None,
+) -> pl.DataFrame:
+    """Apply every stage in order; the scrubbed text in ``_t`` and, if asked, per-rule counts
+    (``_n{i}`` per identifier rule, ``_names`` for name spans).
 
-    Most rows of a text column hold no span at all. One pass of the union of the rule patterns
-    finds the rows where some rule matches; the rules run on those rows only. A row where no
-    pattern matches is left unchanged by every rule (each rule sees the text the previous ones
-    left, which is then the original), so it keeps its text and counts zero.
+    Most rows of a text column hold no identifier at all. One pass of the union of the rule
+    patterns finds the rows where some rule matches; the rules run on those rows only. A row
+    where no pattern matches is left unchanged by every rule (each rule sees the text the
+    previous ones left, which is then the original), so it keeps its text and counts zero.
+    Names are replaced (``pseudonyms``) or only counted (None).
     """
     import polars as pl
 
@@ -148,8 +138,25 @@ def _pipeline(texts: pl.Series, literals: tuple[str, ...], *, count: bool) -> pl
     prepared = pl.DataFrame({"_t": texts.cast(pl.String)}).with_columns(
         t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd")
     )
+    hit = prepared.get_column("_t").str.contains(_any_span()).fill_null(False)
+    if hit.all():
+        done = _apply_rules(prepared, count=count)
+    else:
+        found = _apply_rules(prepared.filter(hit), count=count)
+        rows = hit.arg_true()
+        columns = [prepared.get_column("_t").scatter(rows, found.get_column("_t"))]
+        for name in found.columns[1:] if count else ():
+            zeros = pl.zeros(prepared.height, dtype=found.schema[name], eager=True).alias(name)
+            columns.append(zeros.scatter(rows, found.get_column(name)))
+        done = pl.DataFrame(columns)
+    named, spans = persons.replace_names(
+        done.get_column("_t"), lexicon or persons.NameLexicon(), pseudonyms, count=count
+    )
+    done = done.with_columns(named.alias("_t"))
+    if spans is not None:
+        done = done.with_columns(spans.alias("_names"))
     if literals:
-        prepared = prepared.with_columns(
+        done = done.with_columns(
             t.str.replace_many(
                 list(literals),
                 ["[REDACTED]"] * len(literals),
@@ -157,16 +164,7 @@ def _pipeline(texts: pl.Series, literals: tuple[str, ...], *, count: bool) -> pl
                 leftmost=True,
             )
         )
-    hit = prepared.get_column("_t").str.contains(_any_span()).fill_null(False)
-    if hit.all():
-        return _apply_rules(prepared, count=count)
-    done = _apply_rules(prepared.filter(hit), count=count)
-    rows = hit.arg_true()
-    columns = [prepared.get_column("_t").scatter(rows, done.get_column("_t"))]
-    for name in done.columns[1:] if count else ():
-        zeros = pl.zeros(prepared.height, dtype=done.schema[name], eager=True).alias(name)
-        columns.append(zeros.scatter(rows, done.get_column(name)))
-    return pl.DataFrame(columns)
+    return done
 
 
 def _apply_rules(prepared: pl.DataFrame, *, count: bool) -> pl.DataFrame:
@@ -204,35 +202,76 @@ def _apply_rules(prepared: pl.DataFrame, *, count: bool) -> pl.DataFrame:
     return result
 
 
-def scrub_series(texts: pl.Series, *, extra_literals: list[str] | None = None) -> pl.Series:
-    """``texts`` with every PII span replaced by a token (see ``scrub_expr``)."""
-    out = _pipeline(texts, tuple(_literals(extra_literals)), count=False)
+def scrub_series(
+    texts: pl.Series,
+    *,
+    extra_literals: Sequence[str] | None = None,
+    names: Sequence[str] = (),
+    key: bytes | None = None,
+    locale: str = "en_US",
+) -> pl.Series:
+    """``texts`` with every PII span replaced (see ``scrub_expr``)."""
+    return _scrub_batch(_Scrub.of(extra_literals, names, key, locale), texts)
+
+
+@dataclass(frozen=True)
+class _Scrub:
+    """What one scrub needs besides the texts (built once per expression, not per batch)."""
+
+    literals: tuple[str, ...]
+    lexicon: persons.NameLexicon
+    pseudonyms: persons.Pseudonyms
+
+    @classmethod
+    def of(
+        cls,
+        extra_literals: Sequence[str] | None,
+        names: Sequence[str],
+        key: bytes | None,
+        locale: str,
+    ) -> _Scrub:
+        literals = tuple(_literals(list(extra_literals or ())))
+        originals = tuple(sorted({n for n in (*names, *literals) if n}))
+        return cls(literals, persons.lexicon(originals), persons.Pseudonyms(key, locale))
+
+
+def _scrub_batch(scrub: _Scrub, texts: pl.Series) -> pl.Series:
+    out = _pipeline(
+        texts, scrub.literals, count=False, lexicon=scrub.lexicon, pseudonyms=scrub.pseudonyms
+    )
     return out["_t"].alias(texts.name)
 
 
-def _scrub_batch(literals: tuple[str, ...], texts: pl.Series) -> pl.Series:
-    return _pipeline(texts, literals, count=False)["_t"].alias(texts.name)
+def scrub_expr(
+    column: str,
+    *,
+    extra_literals: Sequence[str] | None = None,
+    names: Sequence[str] = (),
+    key: bytes | None = None,
+    locale: str = "en_US",
+) -> pl.Expr:
+    """A polars expression: ``column`` with every PII span replaced.
 
+    Identifiers become tokens: ``[EMAIL]``, ``[PHONE]``, ``[CARD]``, ``[IBAN]``,
+    ``[NATIONAL_ID]``, ``[IP]``, ``[SECRET]``. Person names (``persons.py``) become keyed
+    pseudonyms from the ``locale``'s fake vocabulary when ``key`` is given, ``[NAME]``
+    otherwise. ``names`` are identifying originals of the dataset (values of personal columns
+    of any table): their rare words are names wherever they occur. ``extra_literals`` (for
+    instance the original values of the columns redacted in the same table) count as such
+    originals too, and what is left of them after names is replaced by ``[REDACTED]``,
+    case-insensitively (Aho-Corasick); literals shorter than four characters are ignored.
 
-def scrub_expr(column: str, *, extra_literals: list[str] | None = None) -> pl.Expr:
-    """A polars expression: ``column`` with every PII span replaced by a token.
-
-    Tokens: ``[EMAIL]``, ``[PHONE]``, ``[CARD]``, ``[IBAN]``, ``[NATIONAL_ID]``, ``[IP]``,
-    ``[NAME]``, ``[SECRET]``. ``extra_literals`` (for instance the original values of the
-    columns redacted in the same table) are replaced by ``[REDACTED]`` first, case-insensitively
-    (Aho-Corasick); literals shorter than four characters are ignored.
-
-    The rules run as polars kernels over whole batches (``map_batches``, elementwise, so the
+    The stages run as polars kernels over whole batches (``map_batches``, elementwise, so the
     streaming engine may feed it slices): no Python runs per row.
     """
     import polars as pl
 
-    literals = tuple(_literals(extra_literals))
+    scrub = _Scrub.of(extra_literals, names, key, locale)
     return (
         pl.col(column)
         .cast(pl.String)
         .map_batches(
-            functools.partial(_scrub_batch, literals),
+            functools.partial(_scrub_batch, scrub),
             return_dtype=pl.String,
             is_elementwise=True,
         )
@@ -240,19 +279,22 @@ def scrub_expr(column: str, *, extra_literals: list[str] | None = None) -> pl.Ex
     )
 
 
-def find_spans(texts: pl.Series) -> pl.DataFrame:
+def find_spans(texts: pl.Series, *, names: Sequence[str] = ()) -> pl.DataFrame:
     """Per row, the number of PII spans of each entity (one ``UInt32`` column per entity).
 
     Columns are named by entity value (``secret``, ``email``, ``iban``, ``credit_card``,
     ``national_id``, ``phone``, ``ip_address``, ``person_name``); a null text counts zero. The
-    counts are taken the way ``scrub_expr`` replaces: a span counted here is a span it removes.
+    counts are taken the way ``scrub_expr`` replaces (with the same ``names``): a span counted
+    here is a span it removes.
     """
     import polars as pl
 
-    out = _pipeline(texts, (), count=True)
+    lexicon = persons.lexicon(tuple(sorted({n for n in names if n})))
+    out = _pipeline(texts, (), count=True, lexicon=lexicon)
     by_entity: dict[Entity, list[str]] = {}
     for i, rule in enumerate(span_rules()):
         by_entity.setdefault(rule.entity, []).append(f"_n{i}")
+    by_entity[Entity.person_name] = ["_names"]
     return out.select(
         pl.sum_horizontal(*cols).cast(pl.UInt32).alias(entity.value)
         for entity, cols in by_entity.items()

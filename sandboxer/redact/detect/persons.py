@@ -1,0 +1,466 @@
+"""Person names inside free text: found without name lists, replaced by keyed pseudonyms.
+
+Names in notes come from three places: a column of the same table, a column of another table,
+or nowhere in the database (a relative mentioned in a note). Lists of names cannot find the
+last kind, nor invented, foreign or misspelt names of the first two. Two mechanisms together:
+
+1. **The dataset's own originals** (``NameLexicon``): every token of the values of personal
+   columns (names, but also the words of emails, usernames, streets) that is *rare* (below
+   ``frequency.COMMON_ZIPF``: identifying on its own) is replaced wherever it occurs, in any
+   case, word-bounded. Common tokens of those values ("John", "Baker") are treated as names
+   when capitalised next to another name, like given names and surnames of the name lists.
+2. **Recognition without lists, in the spirit of Philter** (Norgeot et al., 2020: an allowlist
+   of safe words, everything else is suspect): a capitalised word that is not a common word in
+   any of the name locales' languages (``frequency.zipf``) is a name. Common capitalised words
+   are names only with a cue: an honorific before ("Mr", "Dr", "Frau"), a relation or verb
+   before ("daughter", "called", "spoke with"), a verb or "family" after ("said", "wrote"),
+   a possessive, a sign-off at the end ("Thanks, Mora"), or a neighbouring name ("Mora
+   Quennell", "Quennell, Mora"). Sentence starts need no special case: a common word there is
+   simply not rare, and rare words are names wherever they stand. A text written in Title
+   Case (a catalogue title, a heading) gives capitalisation no meaning: there only the
+   dataset's originals, honorifics and pairs of listed names count.
+
+How, vectorised: each text is cut into alternating pieces, words and separators
+(``str.extract_all``), the pieces of all candidate rows are exploded into one frame, the rules
+are columns over it (neighbours by ``shift`` within a row, words looked up by one binary search
+in the frequency table and one in a static table of cue words), and the texts are joined back.
+No Python runs per row. Rows with neither a capitalised word nor a dataset token (most TPC-H
+comments, codes, numbers) are never exploded.
+
+What a name becomes: with a key, each name word is replaced by a keyed pseudonym, a given name
+or surname of the locale's fake vocabulary (same key + same word = same pseudonym, in every
+row, column and table; never the word itself); without a key (counting, previews), each span
+becomes ``[NAME]``. The counts are spans: consecutive name words joined by a space, hyphen or
+"Last, First" comma are one span.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sandboxer.redact.detect import frequency, wordlists
+
+if TYPE_CHECKING:
+    import polars as pl
+    from polars._typing import PolarsDataType
+
+WORD = r"\p{L}[\p{L}\p{M}]*(?:['\u2019][\p{L}\p{M}]{2,})*"
+"""A word: letters, with inner apostrophes ("O'Brien"); "Anna's" is "Anna" + "'" + "s"."""
+PIECE = rf"{WORD}|[^\p{{L}}]+"
+"""Words and the runs of other characters between them: joined back they are the text."""
+CAPITALISED = r"^\p{Lu}(?:\p{Ll}|['\u2019]\p{Lu})"
+"""Upper then lower case ("Anna", "McKay", "O'Brien"); not "USB" nor "AFRICA"."""
+CANDIDATE_ROW = r"\p{Lu}\p{Ll}"
+
+STOP_ZIPF = 5.5
+"""Words this common ("The", "With", "Called", and so "Will") are never names, nor are the
+cue words themselves; rarer listed names ("John" 5.4) still are, next to another name."""
+CUE_ZIPF = 5.0
+"""A common capitalised word next to a name, or before a verb cue, is a name below this
+("Mora Quennell": mora is 4.7), but not "Yesterday" (4.9 and a stop word) or "Customer"."""
+INITIAL_ZIPF = frequency.MIN_ZIPF
+"""At a sentence start, where every word is capitalised, a word is a name when it is in no
+frequency list at all (below this), or rare without an English derivational ending
+(``ENGLISH_ENDINGS``): "Quennell" and "Wojtaszek" are names there, "Switchable" is not."""
+ENGLISH_ENDINGS = (
+    r"(?:able|ible|ed|ing|ic|ical|ive|al|ous|ful|less|ness|ment|tion|sion|ity|ize|ise|ized"
+    r"|ised|izing|ising|ly|ism|ist|istic|ship|ware|wise|ward|ery)$"
+)
+MIN_LEXICON_CHARS = 3
+"""Tokens of originals shorter than this ("de", "li") are left to recognition."""
+
+HONORIFICS = """mr mrs ms miss mx dr prof sir madam dame lady lord herr frau fraulein mme mlle
+monsieur madame sr sra srta dona sig signor signora signorina dott dottssa pan pani heer
+mevrouw mevr dhr fru rev fr sgt capt det insp"""
+CUE_BEFORE = """called named name daughter son wife husband mother father mom mum dad brother
+sister partner spouse fiance fiancee girlfriend boyfriend aunt uncle grandmother grandfather
+grandma grandpa grandson granddaughter nephew niece cousin friend neighbour neighbor colleague
+coworker manager boss assistant caregiver carer guardian child baby dear hi hello hey cc attn
+contact contacted ask asked tell told visit visited thanks regards cheers signed tochter sohn
+ehefrau ehemann mutter vater bruder schwester genannt fille fils femme mari mere pere frere
+soeur hija hijo esposa esposo madre padre hermano hermana figlia figlio moglie marito dochter
+zoon vrouw echtgenoot moeder vader broer zus dotter hustru syster corka syn zona maz"""
+CUE_AFTER = """said says called calls rang phoned emailed wrote writes asked asks wants wanted
+agreed confirmed mentioned replied told complained requested explained reported visited signed
+approved promised insisted noted stated prefers family household"""
+CUE_WITH = """spoke speak speaking talked talk talking met meeting chatted left married
+referred transferred forwarded escalated assigned handed sent"""
+"""Verbs that make a following "with"/"to" a cue: "spoke with Mora", "handed to Mora"."""
+SIGN_OFFS = """thanks thank regards cheers best sincerely yours love cordially br kr rgds
+gruss grusse cordialement saludos saluti groeten hälsningar pozdrawiam signed from"""
+FUNCTION_WORDS = """a an the and or nor but of in on at to for from by with into onto upon as
+vs von van der den de la le les des du di da del dos y e et und en och i z w"""
+"""Words Title Case leaves in lower case ("Saint Vincent and the Grenadines")."""
+NEVER = """the a an and or but if when then this that these those there here it he she they we
+you i his her their our your my its mon tue wed thu fri sat sun monday tuesday wednesday
+thursday friday saturday sunday january february march april june july august september
+october november december jan feb mar apr jun jul aug sep sept oct nov dec today tomorrow
+yesterday please note customer client order invoice ticket team support re fw fwd ok okay yes
+no not per via ps nb"""
+
+# Flags of the static word table.
+FIRST, LAST, HONORIFIC, BEFORE, AFTER, WITH, SIGN_OFF, STOP, FUNCTION, LEXICON = (
+    1 << i for i in range(10)
+)
+"""``LEXICON`` is set per batch on words of the dataset's originals (never in the table)."""
+
+
+def _words(text: str) -> set[str]:
+    return {wordlists.fold(w) for w in text.split()}
+
+
+@functools.cache
+def word_flags() -> pl.DataFrame:
+    """``word`` (folded, sorted) -> ``flags``: name lists, cue words and stop words.
+
+    Stop words: the explicit ``NEVER`` list and every word at or above ``STOP_ZIPF`` in some
+    language that no name list holds.
+    """
+    import polars as pl
+
+    firsts, lasts = wordlists.first_names(), wordlists.last_names()
+    flags: dict[str, int] = {}
+
+    def add(words: Iterable[str], flag: int) -> None:
+        for w in words:
+            flags[w] = flags.get(w, 0) | flag
+
+    add(firsts, FIRST)
+    add(lasts, LAST)
+    add(_words(HONORIFICS), HONORIFIC)
+    add(_words(CUE_BEFORE), BEFORE)
+    add(_words(CUE_AFTER), AFTER)
+    add(_words(CUE_WITH), WITH)
+    add(_words(SIGN_OFFS), SIGN_OFF)
+    add(_words(FUNCTION_WORDS), FUNCTION)
+    cues = _words(HONORIFICS + CUE_BEFORE + CUE_AFTER + SIGN_OFFS + NEVER)
+    frequent = frequency.frequency_table().filter(pl.col("zipf") >= STOP_ZIPF)["word"]
+    add(frequent.to_list(), STOP)
+    add(cues, STOP)
+    return pl.DataFrame(
+        {"word": list(flags), "flags": list(flags.values())},
+        schema={"word": pl.String, "flags": pl.UInt16},
+    ).sort("word")
+
+
+def _flags_of(folded: pl.Series) -> pl.Series:
+    """The flags of each folded word (0 for words in no list), by binary search."""
+    import polars as pl
+
+    table = word_flags()
+    words = table.get_column("word")
+    at = words.search_sorted(folded.fill_null("")).clip(upper_bound=words.len() - 1)
+    found = (words.gather(at) == folded).fill_null(False)
+    return table.get_column("flags").gather(at).zip_with(found, pl.Series([0], dtype=pl.UInt16))
+
+
+@dataclass(frozen=True)
+class NameLexicon:
+    """Folded tokens of the dataset's identifying originals: ``rare`` ones are replaced
+    anywhere, ``common`` ones count as names next to other names (like listed names)."""
+
+    rare: tuple[str, ...] = ()
+    common: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
+    """The rare tokens as written and upper-cased too: a cheap prefilter of candidate rows."""
+
+    def __bool__(self) -> bool:
+        return bool(self.rare or self.common)
+
+
+@functools.lru_cache(maxsize=8)
+def lexicon(originals: tuple[str, ...]) -> NameLexicon:
+    """The lexicon of ``originals`` (values of personal columns, any entity): their words of
+    at least ``MIN_LEXICON_CHARS`` letters, split by ``frequency.COMMON_ZIPF``."""
+    import polars as pl
+
+    if not originals:
+        return NameLexicon()
+    raw = pl.Series(originals, dtype=pl.String).drop_nulls().str.extract_all(WORD).explode()
+    raw = raw.drop_nulls().unique()
+    raw = raw.filter(raw.str.len_chars() >= MIN_LEXICON_CHARS)
+    frame = pl.DataFrame({"form": raw}).with_columns(word=frequency.fold_expr(pl.col("form")))
+    words = frame.get_column("word").unique().sort()
+    scores = frequency.zipf(words)
+    rare = words.filter(scores < frequency.COMMON_ZIPF)
+    common = words.filter(scores >= frequency.COMMON_ZIPF)
+    forms = frame.filter(pl.col("word").is_in(rare.implode()))["form"]
+    variants = pl.concat([forms, forms.str.to_lowercase(), forms.str.to_uppercase(), rare])
+    return NameLexicon(
+        tuple(rare.to_list()), tuple(common.to_list()), tuple(variants.unique().sort().to_list())
+    )
+
+
+@dataclass(frozen=True)
+class Pseudonyms:
+    """How name words are replaced: keyed fakes of ``locale``, or ``[NAME]`` without a key."""
+
+    key: bytes | None = None
+    locale: str = "en_US"
+
+
+def candidate_rows(texts: pl.Series, lex: NameLexicon) -> pl.Series:
+    """Rows worth cutting into words: a capitalised word, or a token of the lexicon."""
+    hit = texts.str.contains(CANDIDATE_ROW)
+    if lex.forms:
+        hit = hit | texts.str.contains_any(list(lex.forms), ascii_case_insensitive=True)
+    return hit.fill_null(False)
+
+
+def pieces(texts: pl.Series) -> pl.DataFrame:
+    """One row per piece: ``r`` (row of ``texts``), ``p`` (the piece), ``w`` (a word?)."""
+    import polars as pl
+
+    return (
+        pl.DataFrame({"p": texts.str.extract_all(PIECE)})
+        .with_row_index("r")
+        .explode("p")
+        .drop_nulls("p")
+        .with_columns(w=pl.col("p").str.contains(r"^\p{L}"))
+    )
+
+
+def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
+    """``frame`` (from ``pieces``) with ``name`` (the word is part of a person's name),
+    ``start`` (it begins a span) and ``inner`` (a separator inside a span)."""
+    import polars as pl
+
+    r, p, w = pl.col("r"), pl.col("p"), pl.col("w")
+    words = frame.filter(w).get_column("p")
+    folded = pl.select(frequency.fold_expr(pl.lit(words))).to_series()
+    flags = _flags_of(folded)
+    score = frequency.zipf(folded)
+    if lex:
+        rare_lex = folded.is_in(pl.Series(lex.rare, dtype=pl.String).implode())
+        common_lex = folded.is_in(pl.Series(lex.common, dtype=pl.String).implode())
+    else:
+        rare_lex = common_lex = pl.repeat(False, words.len(), eager=True)
+    mask = frame.get_column("w")
+    in_lexicon = pl.Series([LEXICON], dtype=pl.UInt16).new_from_index(0, words.len())
+    flags = (flags | in_lexicon).zip_with(rare_lex | common_lex, flags)
+    f = frame.with_columns(
+        fl=_scatter(mask, flags, 0, pl.UInt16),
+        z=_scatter(mask, score, 0.0, pl.Float32),
+        lexr=_scatter(mask, rare_lex, False, pl.Boolean),
+        lexc=_scatter(mask, common_lex, False, pl.Boolean),
+    )
+
+    def same(k: int) -> pl.Expr:
+        return (r.shift(k) == r).fill_null(False)
+
+    def near(e: pl.Expr, k: int, default: object) -> pl.Expr:
+        """``e`` of the piece ``k`` places away in the same row (words are 2 apart)."""
+        return pl.when(same(k)).then(e.shift(k)).otherwise(pl.lit(default))
+
+    def has(flag: int, e: pl.Expr | None = None) -> pl.Expr:
+        return ((pl.col("fl") if e is None else e) & flag) > 0
+
+    cap = w & p.str.contains(CAPITALISED)
+    f = f.with_columns(cap=cap, len=p.str.len_chars())
+    f = f.with_columns(
+        stop=has(STOP),
+        prev_sep=near(p, 1, ""),
+    )
+    # A label (a product, a country, a title, a bare name: every content word capitalised, no
+    # sentence inside) gives capitalisation no meaning: there only cues and lists count.
+    lower_content = w & ~has(FUNCTION) & p.str.contains(r"^\p{Ll}\p{L}")
+    inner_stop = ~w & same(-1) & p.str.contains(r"[.!?;]")
+    label = ~(lower_content | inner_stop).any().over("r")
+    initial = ~near(w, 2, False) | pl.col("prev_sep").str.contains(r"[.!?:;\n\"“(\[•]")
+    f = f.with_columns(
+        label=label,
+        initial=initial,
+        listed=has(FIRST) | has(LAST) | pl.col("lexc"),
+        next_sep=near(p, -1, ""),
+        prev_fl=near(pl.col("fl"), 2, 0).cast(pl.UInt16),
+        prev2_fl=near(pl.col("fl"), 4, 0).cast(pl.UInt16),
+        next_fl=near(pl.col("fl"), -2, 0).cast(pl.UInt16),
+        next_w=near(p, -2, None),
+        last_word=~same(-2) & (~same(-1) | p.shift(-1).str.contains(r"^[\s.!]*$")),
+    )
+    cap, stop, label, z = pl.col("cap"), pl.col("stop"), pl.col("label"), pl.col("z")
+    prev_sep, next_sep = pl.col("prev_sep"), pl.col("next_sep")
+    spaced = prev_sep.str.contains(r"^[ \t]*\.?[ \t]+$|^\.[ \t]*$")
+    honorific = has(HONORIFIC, pl.col("prev_fl")) & spaced
+    cue_before = (
+        has(BEFORE, pl.col("prev_fl")) | (has(WITH, pl.col("prev2_fl")) & _prev_is_with())
+    ) & prev_sep.str.contains(r"^[ \t,:]+$")
+    cue_after = (has(AFTER, pl.col("next_fl")) & next_sep.str.contains(r"^[ \t]+$")) | (
+        next_sep.str.contains(r"^['\u2019]$") & (pl.col("next_w") == "s")
+    )
+    sign_off = pl.col("last_word") & (
+        (has(SIGN_OFF, pl.col("prev_fl")) & prev_sep.str.contains(r"^[ \t]*,?[ \t\n]+$"))
+        | prev_sep.str.contains(r"\n[ \t]*$|--[ \t]*$|—[ \t]*$")
+    )
+    usable = cap & ~stop & (pl.col("len") >= 2)
+    # "LightCoral", "PlayStation": inner capitals make a product or a code, not a name.
+    camel = p.str.contains(r"\p{Ll}\p{Lu}") & ~p.str.contains(r"^(?:Mc|Mac|O'|D')")
+    folded_word = frequency.fold_expr(p)
+    rare = (
+        pl.when(pl.col("initial"))
+        .then(
+            (z < INITIAL_ZIPF)
+            | ((z < frequency.COMMON_ZIPF) & ~folded_word.str.contains(ENGLISH_ENDINGS))
+        )
+        .otherwise(z < frequency.COMMON_ZIPF)
+    )
+    strong = (
+        pl.col("lexr")
+        | (usable & honorific & (~label | pl.col("listed") | rare))
+        | (usable & ~label & ~camel & rare)
+        | (usable & ~label & (cue_before | sign_off) & (z < STOP_ZIPF))
+        | (usable & ~label & cue_after & ((z < CUE_ZIPF) | pl.col("listed")))
+    )
+    f = f.with_columns(name=strong.fill_null(False))
+    # A listed given name next to a listed surname ("Anna Schmidt"): a pair, even in Title Case.
+    pair = (
+        usable
+        & pl.col("listed")
+        & (
+            (near(usable & pl.col("listed"), -2, False) & next_sep.str.contains(r"^[ \t\-]+$"))
+            | (near(usable & pl.col("listed"), 2, False) & spaced)
+        )
+        & (
+            (has(FIRST) & has(LAST | LEXICON, pl.col("next_fl")))
+            | (has(FIRST, pl.col("prev_fl")) & has(LAST | LEXICON))
+        )
+    )
+    f = f.with_columns(name=pl.col("name") | pair.fill_null(False))
+    # Neighbours of names, twice (three-word names): "Mora Quennell", "Quennell, Mora".
+    joined_prev = prev_sep.str.contains(r"^(?:[ \t]+|-|,[ \t]+)$")
+    joined_next = next_sep.str.contains(r"^(?:[ \t]+|-|,[ \t]+)$")
+    pull = usable & ~label & ((z < CUE_ZIPF) | pl.col("listed"))
+    for _ in range(2):
+        neighbour = (near(pl.col("name"), 2, False) & joined_prev) | (
+            near(pl.col("name"), -2, False) & joined_next
+        )
+        f = f.with_columns(name=pl.col("name") | (pull & neighbour).fill_null(False))
+    # Initials before a name: "J. Quennell".
+    initial = w & p.str.contains(r"^\p{Lu}$") & next_sep.str.contains(r"^\.[ \t]*$|^[ \t]+$")
+    f = f.with_columns(
+        name=pl.col("name") | (initial & near(pl.col("name"), -2, False)).fill_null(False)
+    )
+    name = pl.col("name")
+    after_initial = near(pl.col("len") == 1, 1, False) & p.str.contains(r"^\.[ \t]*$")
+    inner_sep = (
+        ~w
+        & near(name, 1, False)
+        & near(name, -1, False)
+        & (p.str.contains(r"^(?:[ \t]+|-|,[ \t]+)$") | after_initial)
+    )
+    f = f.with_columns(inner=inner_sep.fill_null(False))
+    start = name & ~(near(name, 2, False) & near(pl.col("inner"), 1, False))
+    return f.with_columns(start=start.fill_null(False)).select(
+        "r", "p", "w", "name", "start", "inner"
+    )
+
+
+def _prev_is_with() -> pl.Expr:
+    import polars as pl
+
+    prev_word = pl.when(pl.col("r").shift(2) == pl.col("r")).then(pl.col("p").shift(2))
+    return prev_word.str.to_lowercase().is_in(["with", "to", "mit", "avec", "con", "met", "med"])
+
+
+def _scatter(
+    mask: pl.Series, values: pl.Series, default: float | bool, dtype: PolarsDataType
+) -> pl.Series:
+    """``values`` (one per True of ``mask``) at the True positions, ``default`` elsewhere."""
+    import polars as pl
+
+    out = pl.repeat(default, mask.len(), dtype=dtype, eager=True)
+    return out.scatter(mask.arg_true(), values.cast(dtype))
+
+
+def replace_names(
+    texts: pl.Series, lex: NameLexicon, pseudonyms: Pseudonyms | None, *, count: bool
+) -> tuple[pl.Series, pl.Series | None]:
+    """``texts`` with person names replaced (left as they are if ``pseudonyms`` is None), and
+    (if ``count``) the number of name spans per row (UInt32, 0 for null)."""
+    import polars as pl
+
+    texts = texts.cast(pl.String)
+    hit = candidate_rows(texts, lex)
+    counts = pl.zeros(texts.len(), dtype=pl.UInt32, eager=True) if count else None
+    if not hit.any():
+        return texts, counts
+    rows = hit.arg_true()
+    marked = mark_names(pieces(texts.gather(rows)), lex)
+    if count and counts is not None:
+        per = marked.group_by("r").agg(pl.col("start").sum().cast(pl.UInt32)).sort("r")
+        counts = counts.scatter(rows.gather(per["r"]), per["start"])
+    if pseudonyms is None:
+        return texts, counts
+    if not marked["name"].any():
+        return texts, counts
+    marked = marked.with_columns(new=_replacement(marked, pseudonyms))
+    joined = marked.group_by("r", maintain_order=True).agg(pl.col("new").str.join("")).sort("r")
+    out = texts.scatter(rows.gather(joined["r"]), joined["new"])
+    return out, counts
+
+
+def _replacement(marked: pl.DataFrame, pseudonyms: Pseudonyms) -> pl.Series:
+    import polars as pl
+
+    name, p = pl.col("name"), pl.col("p")
+    if pseudonyms.key is None:
+        expr = (
+            pl.when(pl.col("start"))
+            .then(pl.lit("[NAME]"))
+            .when(name | pl.col("inner"))
+            .then(pl.lit(""))
+            .otherwise(p)
+        )
+        return marked.select(expr).to_series()
+    words = marked.filter(name).get_column("p")
+    fakes = fake_words(words, pseudonyms.key, pseudonyms.locale)
+    mask = marked.get_column("name")
+    return marked.get_column("p").scatter(mask.arg_true(), fakes)
+
+
+def fake_words(words: pl.Series, key: bytes, locale: str) -> pl.Series:
+    """A keyed pseudonym per name word: a given name for words of the given-name list, a
+    surname otherwise; the word's case shape kept (``QUENNELL`` -> ``WEBER``); never the word
+    itself. Same key, locale and word (case-folded) give the same pseudonym everywhere."""
+    import polars as pl
+
+    from sandboxer.redact.fake_vocab import vocab
+    from sandboxer.redact.prf import keyed_frame
+
+    v = vocab(locale)
+    frame = pl.DataFrame({"p": words}).with_columns(word=frequency.fold_expr(pl.col("p")))
+    distinct = frame.get_column("word").unique()
+    first = (_flags_of(distinct) & FIRST) > 0
+    w0 = keyed_frame(distinct, key, "scrub/name")["w0"]
+    firsts = pl.Series(v.first_names, dtype=pl.String)
+    lasts = pl.Series(v.last_names, dtype=pl.String)
+    pick_first = firsts.gather((w0 % firsts.len()).cast(pl.Int64))
+    pick_last = lasts.gather((w0 % lasts.len()).cast(pl.Int64))
+    alt_first = firsts.gather(((w0 + 1) % firsts.len()).cast(pl.Int64))
+    alt_last = lasts.gather(((w0 + 1) % lasts.len()).cast(pl.Int64))
+    table = pl.DataFrame(
+        {
+            "word": distinct,
+            "fake": pick_first.zip_with(first, pick_last),
+            "alt": alt_first.zip_with(first, alt_last),
+        }
+    ).with_columns(
+        fake=pl.when(frequency.fold_expr(pl.col("fake")) == pl.col("word"))
+        .then(pl.col("alt"))
+        .otherwise(pl.col("fake"))
+    )
+    out = frame.join(table, on="word", how="left", maintain_order="left")
+    p, fake = pl.col("p"), pl.col("fake")
+    shaped = (
+        pl.when(p.str.len_chars() == 1)
+        .then(fake.str.slice(0, 1).str.to_uppercase())  # an initial stays an initial
+        .when(p.str.contains(r"^\P{Ll}+$"))
+        .then(fake.str.to_uppercase())
+        .when(p.str.contains(r"^\p{Ll}"))
+        .then(fake.str.to_lowercase())
+        .otherwise(fake)
+    )
+    return out.select(shaped).to_series().alias(words.name)
