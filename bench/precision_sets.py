@@ -5,7 +5,8 @@ Public sample databases are not in this repository. Their files are read from
 ``$SANDBOXER_BENCH_DATA`` (default ``/work/shared/data``), one directory per database, and
 turned into a SQLite or DuckDB file under ``bench/.data/precision/`` (git-ignored), rebuilt when
 an input is newer. Each origin names the repository, the commit and the files, so a missing
-database says exactly what to download and where to put it. Two databases need no download:
+database says exactly what to download and where to put it (``python bench/precision_sets.py``
+builds them all, or prints the commands for the missing ones). Two databases need no download:
 TPC-H (``tpchgen-cli``) and the invented-identity canary database (``canary_db.py``).
 
 Every loader keeps the shape a user of that database would point sandboxer at:
@@ -569,3 +570,21 @@ PUBLIC: dict[str, LabelledDatabase] = {
         ),
     )
 }
+
+
+def main() -> int:
+    """``python bench/precision_sets.py``: build every public database's file, or say how to
+    fetch the missing ones."""
+    missing = 0
+    for db in PUBLIC.values():
+        try:
+            print(f"{db.name}: {db.prepare().url}")
+        except Absent as e:
+            missing += 1
+            print(e, file=sys.stderr)
+    print(f"canary: {prepare_canary().url}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
