@@ -44,6 +44,9 @@ class RedactionContext:
     column: str = ""
     extra_literals: tuple[str, ...] = ()
     """Originals of the table's other redacted columns, scrubbed out of free text too."""
+    dataset_names: tuple[str, ...] = ()
+    """Identifying originals of the whole dataset (names, usernames, emails of every table):
+    ``scrub_text`` replaces their rare words wherever they occur, whatever the table."""
 
     def __post_init__(self) -> None:
         from sandboxer.redact.prf import check_key
@@ -518,7 +521,13 @@ class ScrubText(Strategy):
 
         _strings(ctx, series, self.name)
         frame = pl.DataFrame({"v": series})
-        expr = _scrub_expr()("v", extra_literals=list(ctx.extra_literals))
+        expr = _scrub_expr()(
+            "v",
+            extra_literals=list(ctx.extra_literals),
+            names=ctx.dataset_names,
+            key=ctx.key,
+            locale=ctx.locale,
+        )
         return frame.select(expr.alias(series.name)).to_series()
 
 
