@@ -376,10 +376,17 @@ def _scatter(
 
 
 def replace_names(
-    texts: pl.Series, lex: NameLexicon, pseudonyms: Pseudonyms | None, *, count: bool
+    texts: pl.Series,
+    lex: NameLexicon,
+    pseudonyms: Pseudonyms | None,
+    *,
+    count: bool,
+    skip_fakes_of: str | None = None,
 ) -> tuple[pl.Series, pl.Series | None]:
     """``texts`` with person names replaced (left as they are if ``pseudonyms`` is None), and
-    (if ``count``) the number of name spans per row (UInt32, 0 for null)."""
+    (if ``count``) the number of name spans per row (UInt32, 0 for null). ``skip_fakes_of``
+    (a locale) leaves out of the counts the spans made only of that locale's fake given names
+    and surnames: what a keyed scrub writes."""
     import polars as pl
 
     texts = texts.cast(pl.String)
@@ -390,16 +397,33 @@ def replace_names(
     rows = hit.arg_true()
     marked = mark_names(pieces(texts.gather(rows)), lex)
     if count and counts is not None:
-        per = marked.group_by("r").agg(pl.col("start").sum().cast(pl.UInt32)).sort("r")
+        starts = marked.filter(pl.col("name"))
+        if skip_fakes_of is not None:
+            starts = _without_fakes(starts, skip_fakes_of)
+        per = starts.group_by("r").agg(pl.col("start").sum().cast(pl.UInt32))
         counts = counts.scatter(rows.gather(per["r"]), per["start"])
-    if pseudonyms is None:
-        return texts, counts
-    if not marked["name"].any():
+    if pseudonyms is None or not marked["name"].any():
         return texts, counts
     marked = marked.with_columns(new=_replacement(marked, pseudonyms))
     joined = marked.group_by("r", maintain_order=True).agg(pl.col("new").str.join("")).sort("r")
     out = texts.scatter(rows.gather(joined["r"]), joined["new"])
     return out, counts
+
+
+def _without_fakes(names: pl.DataFrame, locale: str) -> pl.DataFrame:
+    """The name words (``names``) of spans with at least one word outside the fake vocabulary
+    of ``locale``."""
+    import polars as pl
+
+    from sandboxer.redact.fake_vocab import vocab
+
+    v = vocab(locale)
+    fakes = pl.Series([*v.first_names, *v.last_names], dtype=pl.String)
+    fakes = pl.select(frequency.fold_expr(pl.lit(fakes))).to_series().implode()
+    real = ~frequency.fold_expr(pl.col("p")).is_in(fakes) & (pl.col("p").str.len_chars() > 1)
+    return names.with_columns(span=pl.col("start").cum_sum(), real=real).filter(
+        pl.col("real").any().over("span")
+    )
 
 
 def _replacement(marked: pl.DataFrame, pseudonyms: Pseudonyms) -> pl.Series:

@@ -122,6 +122,7 @@ def _pipeline(
     count: bool,
     lexicon: persons.NameLexicon | None = None,
     pseudonyms: persons.Pseudonyms | None = None,
+    skip_fakes_of: str | None = None,
 ) -> pl.DataFrame:
     """Apply every stage in order; the scrubbed text in ``_t`` and, if asked, per-rule counts
     (``_n{i}`` per identifier rule, ``_names`` for name spans).
@@ -150,7 +151,11 @@ def _pipeline(
             columns.append(zeros.scatter(rows, found.get_column(name)))
         done = pl.DataFrame(columns)
     named, spans = persons.replace_names(
-        done.get_column("_t"), lexicon or persons.NameLexicon(), pseudonyms, count=count
+        done.get_column("_t"),
+        lexicon or persons.NameLexicon(),
+        pseudonyms,
+        count=count,
+        skip_fakes_of=skip_fakes_of,
     )
     done = done.with_columns(named.alias("_t"))
     if spans is not None:
@@ -279,18 +284,24 @@ def scrub_expr(
     )
 
 
-def find_spans(texts: pl.Series, *, names: Sequence[str] = ()) -> pl.DataFrame:
+def find_spans(
+    texts: pl.Series, *, names: Sequence[str] = (), skip_fakes_of: str | None = None
+) -> pl.DataFrame:
     """Per row, the number of PII spans of each entity (one ``UInt32`` column per entity).
 
     Columns are named by entity value (``secret``, ``email``, ``iban``, ``credit_card``,
     ``national_id``, ``phone``, ``ip_address``, ``person_name``); a null text counts zero. The
     counts are taken the way ``scrub_expr`` replaces (with the same ``names``): a span counted
     here is a span it removes.
+
+    ``skip_fakes_of`` (a locale) does not count name spans made only of that locale's fake
+    given names and surnames: on text that a keyed ``scrub_expr`` wrote, the names left are
+    its pseudonyms, and only a word outside the vocabulary can be an original.
     """
     import polars as pl
 
     lexicon = persons.lexicon(tuple(sorted({n for n in names if n})))
-    out = _pipeline(texts, (), count=True, lexicon=lexicon)
+    out = _pipeline(texts, (), count=True, lexicon=lexicon, skip_fakes_of=skip_fakes_of)
     by_entity: dict[Entity, list[str]] = {}
     for i, rule in enumerate(span_rules()):
         by_entity.setdefault(rule.entity, []).append(f"_n{i}")
