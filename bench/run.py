@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, str] = {
     "test_overhead": "test_overhead",
     "fidelity_tpch": "fidelity_tpch",
     "detect_precision": "detect_precision",
+    "free_text_names": "free_text_names",
 }
 
 

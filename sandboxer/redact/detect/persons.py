@@ -45,7 +45,6 @@ from sandboxer.redact.detect import frequency, wordlists
 
 if TYPE_CHECKING:
     import polars as pl
-    from polars._typing import PolarsDataType
 
 WORD = r"\p{L}[\p{L}\p{M}]*(?:['\u2019][\p{L}\p{M}]{2,})*"
 """A word: letters, with inner apostrophes ("O'Brien"); "Anna's" is "Anna" + "'" + "s"."""
@@ -211,15 +210,90 @@ def candidate_rows(texts: pl.Series, lex: NameLexicon) -> pl.Series:
 
 
 def pieces(texts: pl.Series) -> pl.DataFrame:
-    """One row per piece: ``r`` (row of ``texts``), ``p`` (the piece), ``w`` (a word?)."""
+    """One row per piece: ``r`` (row of ``texts``), ``p`` (the piece), ``w`` (a word?).
+
+    Every row has at least one piece (an empty or null text has one null piece), in order, so
+    the texts can be rebuilt from the pieces by their row offsets (``join_pieces``).
+    """
     import polars as pl
 
     return (
         pl.DataFrame({"p": texts.str.extract_all(PIECE)})
         .with_row_index("r")
         .explode("p")
-        .drop_nulls("p")
-        .with_columns(w=pl.col("p").str.contains(r"^\p{L}"))
+        .with_columns(w=pl.col("p").str.contains(r"^\p{L}").fill_null(False))
+    )
+
+
+def join_pieces(r: pl.Series, new: pl.Series) -> pl.Series:
+    """The texts rebuilt from their pieces (``r`` the row of each piece, in order)."""
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+    lengths = r.value_counts(sort=False).sort("r")["count"].to_numpy()
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = new.fill_null("").cast(pl.String).to_arrow().cast(pa.large_string())
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values)
+    rebuilt = pl.Series(lists).list.join("")
+    return rebuilt
+
+
+def _piece_features(distinct: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
+    """Everything about a piece that does not depend on its neighbours, computed once per
+    distinct piece: case, frequency, lists, and the shape of separators."""
+    import polars as pl
+
+    p, w = pl.col("p"), pl.col("w")
+    words = distinct.filter(w).get_column("p")
+    folded = pl.select(frequency.fold_expr(pl.lit(words))).to_series()
+    flags = _flags_of(folded)
+    if lex:
+        in_lex = folded.is_in(pl.Series([*lex.rare, *lex.common], dtype=pl.String).implode())
+        rare_lex = folded.is_in(pl.Series(lex.rare, dtype=pl.String).implode())
+        flags = (flags | pl.Series([LEXICON], dtype=pl.UInt16)).zip_with(in_lex, flags)
+    else:
+        rare_lex = pl.repeat(False, words.len(), eager=True)
+    word_part = pl.DataFrame(
+        {
+            "p": words,
+            "fl": flags,
+            "z": frequency.zipf(folded),
+            "lexr": rare_lex,
+            "english": folded.str.contains(ENGLISH_ENDINGS),
+            "with": folded.is_in(["with", "to", "mit", "avec", "con", "met", "med"]),
+        }
+    )
+    seps = {
+        "s_title": r"^[ \t]*\.?[ \t]+$|^\.[ \t]*$",  # after an honorific: "Mr ", "Mr. "
+        "s_join": r"^(?:[ \t]+|-|,[ \t]+)$",  # inside a name: "Mora Quennell", "Quennell, Mora"
+        "s_pair": r"^[ \t\-]+$",
+        "s_cue": r"^[ \t,:]+$",
+        "s_space": r"^[ \t]+$",
+        "s_sign": r"^[ \t]*,?[ \t\n]+$",
+        "s_break": r"\n[ \t]*$|--[ \t]*$|—[ \t]*$",
+        "s_initial": r"[.!?:;\n\"“(\[•]",
+        "s_stop": r"[.!?;]",
+        "s_apos": r"^['\u2019]$",
+        "s_end": r"^[\s.!]*$",
+        "s_dot": r"^\.[ \t]*$",
+    }
+    return (
+        distinct.join(word_part, on="p", how="left")
+        .with_columns(
+            fl=pl.col("fl").fill_null(0),
+            z=pl.col("z").fill_null(0.0),
+            lexr=pl.col("lexr").fill_null(False),
+            english=pl.col("english").fill_null(False),
+            with_=pl.col("with").fill_null(False),
+            cap=w & p.str.contains(CAPITALISED),
+            lower=w & p.str.contains(r"^\p{Ll}\p{L}"),
+            camel=w & p.str.contains(r"\p{Ll}\p{Lu}") & ~p.str.contains(r"^(?:Mc|Mac|O'|D')"),
+            len=p.str.len_chars(),
+            is_s=w & (p == "s"),
+            **{name: ~w & p.str.contains(pattern) for name, pattern in seps.items()},
+        )
+        .drop("with")
     )
 
 
@@ -228,151 +302,113 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
     ``start`` (it begins a span) and ``inner`` (a separator inside a span)."""
     import polars as pl
 
-    r, p, w = pl.col("r"), pl.col("p"), pl.col("w")
-    words = frame.filter(w).get_column("p")
-    folded = pl.select(frequency.fold_expr(pl.lit(words))).to_series()
-    flags = _flags_of(folded)
-    score = frequency.zipf(folded)
-    if lex:
-        rare_lex = folded.is_in(pl.Series(lex.rare, dtype=pl.String).implode())
-        common_lex = folded.is_in(pl.Series(lex.common, dtype=pl.String).implode())
-    else:
-        rare_lex = common_lex = pl.repeat(False, words.len(), eager=True)
-    mask = frame.get_column("w")
-    in_lexicon = pl.Series([LEXICON], dtype=pl.UInt16).new_from_index(0, words.len())
-    flags = (flags | in_lexicon).zip_with(rare_lex | common_lex, flags)
-    f = frame.with_columns(
-        fl=_scatter(mask, flags, 0, pl.UInt16),
-        z=_scatter(mask, score, 0.0, pl.Float32),
-        lexr=_scatter(mask, rare_lex, False, pl.Boolean),
-        lexc=_scatter(mask, common_lex, False, pl.Boolean),
-    )
+    r, w = pl.col("r"), pl.col("w")
+    distinct = frame.select("p", "w").unique().drop_nulls("p")
+    features = _piece_features(distinct, lex)
+    f = frame.join(features, on=["p", "w"], how="left", maintain_order="left")
+    flag_columns = [c for c in features.columns if c not in ("p", "w", "fl", "z", "len")]
+    f = f.with_columns(pl.col(flag_columns).fill_null(False), pl.col("fl").fill_null(0))
+    f = f.with_columns(pl.col("z").fill_null(0.0), pl.col("len").fill_null(0))
 
     def same(k: int) -> pl.Expr:
         return (r.shift(k) == r).fill_null(False)
 
-    def near(e: pl.Expr, k: int, default: object) -> pl.Expr:
-        """``e`` of the piece ``k`` places away in the same row (words are 2 apart)."""
-        return pl.when(same(k)).then(e.shift(k)).otherwise(pl.lit(default))
+    def near(name: str, k: int, default: object) -> pl.Expr:
+        """Column ``name`` of the piece ``k`` places away in the same row (words are 2 apart)."""
+        return pl.when(same(k)).then(pl.col(name).shift(k)).otherwise(pl.lit(default))
 
-    def has(flag: int, e: pl.Expr | None = None) -> pl.Expr:
-        return ((pl.col("fl") if e is None else e) & flag) > 0
+    def has(flag: int, column: str = "fl") -> pl.Expr:
+        return (pl.col(column) & flag) > 0
 
-    cap = w & p.str.contains(CAPITALISED)
-    f = f.with_columns(cap=cap, len=p.str.len_chars())
     f = f.with_columns(
-        stop=has(STOP),
-        prev_sep=near(p, 1, ""),
+        same_next=same(-2),
+        prev_fl=near("fl", 2, 0).cast(pl.UInt16),
+        prev2_fl=near("fl", 4, 0).cast(pl.UInt16),
+        next_fl=near("fl", -2, 0).cast(pl.UInt16),
+        prev_with=near("with_", 2, False),
+        next_s=near("is_s", -2, False),
+        first_word=~near("w", 2, False),
+        **{f"prev_{c}": near(c, 1, False) for c in ("s_title", "s_join", "s_cue", "s_sign")},
+        **{f"prev_{c}": near(c, 1, False) for c in ("s_break", "s_initial")},
+        **{f"next_{c}": near(c, -1, False) for c in ("s_join", "s_pair", "s_space", "s_apos")},
+        next_end=~same(-1) | near("s_end", -1, False),
+        next_dot=near("s_dot", -1, False) | near("s_space", -1, False),
     )
     # A label (a product, a country, a title, a bare name: every content word capitalised, no
     # sentence inside) gives capitalisation no meaning: there only cues and lists count.
-    lower_content = w & ~has(FUNCTION) & p.str.contains(r"^\p{Ll}\p{L}")
-    inner_stop = ~w & same(-1) & p.str.contains(r"[.!?;]")
-    label = ~(lower_content | inner_stop).any().over("r")
-    initial = ~near(w, 2, False) | pl.col("prev_sep").str.contains(r"[.!?:;\n\"“(\[•]")
+    lower_content = pl.col("lower") & ~has(FUNCTION)
+    inner_stop = pl.col("s_stop") & same(-1)
+    z = pl.col("z")
     f = f.with_columns(
-        label=label,
-        initial=initial,
-        listed=has(FIRST) | has(LAST) | pl.col("lexc"),
-        next_sep=near(p, -1, ""),
-        prev_fl=near(pl.col("fl"), 2, 0).cast(pl.UInt16),
-        prev2_fl=near(pl.col("fl"), 4, 0).cast(pl.UInt16),
-        next_fl=near(pl.col("fl"), -2, 0).cast(pl.UInt16),
-        next_w=near(p, -2, None),
-        last_word=~same(-2) & (~same(-1) | p.shift(-1).str.contains(r"^[\s.!]*$")),
+        label=~(lower_content | inner_stop).any().over("r"),
+        initial=pl.col("first_word") | pl.col("prev_s_initial"),
+        stop=has(STOP),
+        listed=has(FIRST) | has(LAST) | has(LEXICON),
+        honorific=has(HONORIFIC, "prev_fl") & pl.col("prev_s_title"),
+        cue_before=(has(BEFORE, "prev_fl") | (has(WITH, "prev2_fl") & pl.col("prev_with")))
+        & pl.col("prev_s_cue"),
+        cue_after=(has(AFTER, "next_fl") & pl.col("next_s_space"))
+        | (pl.col("next_s_apos") & pl.col("next_s")),
+        sign_off=~pl.col("same_next")
+        & pl.col("next_end")
+        & ((has(SIGN_OFF, "prev_fl") & pl.col("prev_s_sign")) | pl.col("prev_s_break")),
     )
-    cap, stop, label, z = pl.col("cap"), pl.col("stop"), pl.col("label"), pl.col("z")
-    prev_sep, next_sep = pl.col("prev_sep"), pl.col("next_sep")
-    spaced = prev_sep.str.contains(r"^[ \t]*\.?[ \t]+$|^\.[ \t]*$")
-    honorific = has(HONORIFIC, pl.col("prev_fl")) & spaced
-    cue_before = (
-        has(BEFORE, pl.col("prev_fl")) | (has(WITH, pl.col("prev2_fl")) & _prev_is_with())
-    ) & prev_sep.str.contains(r"^[ \t,:]+$")
-    cue_after = (has(AFTER, pl.col("next_fl")) & next_sep.str.contains(r"^[ \t]+$")) | (
-        next_sep.str.contains(r"^['\u2019]$") & (pl.col("next_w") == "s")
-    )
-    sign_off = pl.col("last_word") & (
-        (has(SIGN_OFF, pl.col("prev_fl")) & prev_sep.str.contains(r"^[ \t]*,?[ \t\n]+$"))
-        | prev_sep.str.contains(r"\n[ \t]*$|--[ \t]*$|—[ \t]*$")
-    )
-    usable = cap & ~stop & (pl.col("len") >= 2)
-    # "LightCoral", "PlayStation": inner capitals make a product or a code, not a name.
-    camel = p.str.contains(r"\p{Ll}\p{Lu}") & ~p.str.contains(r"^(?:Mc|Mac|O'|D')")
-    folded_word = frequency.fold_expr(p)
+    usable = pl.col("cap") & ~pl.col("stop") & (pl.col("len") >= 2)
     rare = (
         pl.when(pl.col("initial"))
-        .then(
-            (z < INITIAL_ZIPF)
-            | ((z < frequency.COMMON_ZIPF) & ~folded_word.str.contains(ENGLISH_ENDINGS))
-        )
+        .then((z < INITIAL_ZIPF) | ((z < frequency.COMMON_ZIPF) & ~pl.col("english")))
         .otherwise(z < frequency.COMMON_ZIPF)
     )
+    f = f.with_columns(usable=usable, rare=rare)
+    usable, rare, label, listed = (pl.col(c) for c in ("usable", "rare", "label", "listed"))
     strong = (
         pl.col("lexr")
-        | (usable & honorific & (~label | pl.col("listed") | rare))
-        | (usable & ~label & ~camel & rare)
-        | (usable & ~label & (cue_before | sign_off) & (z < STOP_ZIPF))
-        | (usable & ~label & cue_after & ((z < CUE_ZIPF) | pl.col("listed")))
+        | (usable & pl.col("honorific") & (~label | listed | rare))
+        | (usable & ~label & ~pl.col("camel") & rare)
+        | (usable & ~label & (pl.col("cue_before") | pl.col("sign_off")) & (z < STOP_ZIPF))
+        | (usable & ~label & pl.col("cue_after") & ((z < CUE_ZIPF) | listed))
     )
-    f = f.with_columns(name=strong.fill_null(False))
-    # A listed given name next to a listed surname ("Anna Schmidt"): a pair, even in Title Case.
+    # A listed given name next to a listed surname ("Anna Schmidt"): a pair, even in a label.
+    candidate = usable & listed
     pair = (
-        usable
-        & pl.col("listed")
-        & (
-            (near(usable & pl.col("listed"), -2, False) & next_sep.str.contains(r"^[ \t\-]+$"))
-            | (near(usable & pl.col("listed"), 2, False) & spaced)
-        )
-        & (
-            (has(FIRST) & has(LAST | LEXICON, pl.col("next_fl")))
-            | (has(FIRST, pl.col("prev_fl")) & has(LAST | LEXICON))
-        )
+        candidate
+        & has(FIRST)
+        & near("candidate", -2, False)
+        & has(LAST | LEXICON, "next_fl")
+        & pl.col("next_s_pair")
+    ) | (
+        candidate
+        & has(LAST | LEXICON)
+        & near("candidate", 2, False)
+        & has(FIRST, "prev_fl")
+        & pl.col("prev_s_title")
     )
-    f = f.with_columns(name=pl.col("name") | pair.fill_null(False))
+    f = f.with_columns(candidate=candidate).with_columns(
+        name=(strong | pair).fill_null(False),
+        pull=usable & ~label & ((z < CUE_ZIPF) | listed),
+    )
     # Neighbours of names, twice (three-word names): "Mora Quennell", "Quennell, Mora".
-    joined_prev = prev_sep.str.contains(r"^(?:[ \t]+|-|,[ \t]+)$")
-    joined_next = next_sep.str.contains(r"^(?:[ \t]+|-|,[ \t]+)$")
-    pull = usable & ~label & ((z < CUE_ZIPF) | pl.col("listed"))
     for _ in range(2):
-        neighbour = (near(pl.col("name"), 2, False) & joined_prev) | (
-            near(pl.col("name"), -2, False) & joined_next
+        neighbour = (near("name", 2, False) & pl.col("prev_s_join")) | (
+            near("name", -2, False) & pl.col("next_s_join")
         )
-        f = f.with_columns(name=pl.col("name") | (pull & neighbour).fill_null(False))
+        f = f.with_columns(name=pl.col("name") | (pl.col("pull") & neighbour))
     # Initials before a name: "J. Quennell".
-    initial = w & p.str.contains(r"^\p{Lu}$") & next_sep.str.contains(r"^\.[ \t]*$|^[ \t]+$")
-    f = f.with_columns(
-        name=pl.col("name") | (initial & near(pl.col("name"), -2, False)).fill_null(False)
+    initial = (
+        w & pl.col("cap").not_() & (pl.col("len") == 1) & pl.col("p").str.contains(r"^\p{Lu}$")
     )
-    name = pl.col("name")
-    after_initial = near(pl.col("len") == 1, 1, False) & p.str.contains(r"^\.[ \t]*$")
+    f = f.with_columns(
+        name=pl.col("name") | (initial & pl.col("next_dot") & near("name", -2, False))
+    )
+    after_initial = near("len", 1, 0).eq(1) & pl.col("s_dot")
     inner_sep = (
-        ~w
-        & near(name, 1, False)
-        & near(name, -1, False)
-        & (p.str.contains(r"^(?:[ \t]+|-|,[ \t]+)$") | after_initial)
+        ~w & near("name", 1, False) & near("name", -1, False) & (pl.col("s_join") | after_initial)
     )
     f = f.with_columns(inner=inner_sep.fill_null(False))
-    start = name & ~(near(name, 2, False) & near(pl.col("inner"), 1, False))
+    start = pl.col("name") & ~(near("name", 2, False) & near("inner", 1, False))
     return f.with_columns(start=start.fill_null(False)).select(
         "r", "p", "w", "name", "start", "inner"
     )
-
-
-def _prev_is_with() -> pl.Expr:
-    import polars as pl
-
-    prev_word = pl.when(pl.col("r").shift(2) == pl.col("r")).then(pl.col("p").shift(2))
-    return prev_word.str.to_lowercase().is_in(["with", "to", "mit", "avec", "con", "met", "med"])
-
-
-def _scatter(
-    mask: pl.Series, values: pl.Series, default: float | bool, dtype: PolarsDataType
-) -> pl.Series:
-    """``values`` (one per True of ``mask``) at the True positions, ``default`` elsewhere."""
-    import polars as pl
-
-    out = pl.repeat(default, mask.len(), dtype=dtype, eager=True)
-    return out.scatter(mask.arg_true(), values.cast(dtype))
 
 
 def replace_names(
@@ -404,9 +440,8 @@ def replace_names(
         counts = counts.scatter(rows.gather(per["r"]), per["start"])
     if pseudonyms is None or not marked["name"].any():
         return texts, counts
-    marked = marked.with_columns(new=_replacement(marked, pseudonyms))
-    joined = marked.group_by("r", maintain_order=True).agg(pl.col("new").str.join("")).sort("r")
-    out = texts.scatter(rows.gather(joined["r"]), joined["new"])
+    new = join_pieces(marked["r"], _replacement(marked, pseudonyms))
+    out = texts.scatter(rows, new).zip_with(texts.is_not_null(), texts)
     return out, counts
 
 
