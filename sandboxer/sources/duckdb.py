@@ -91,6 +91,23 @@ ORDER BY schema_name, table_name, constraint_index
 """
 
 
+# Types with no Parquet (or polars) counterpart in Arrow: read as their text form, like the
+# PostgreSQL source does for its own (INTERVAL is month_day_nano_interval, UNION a union, VARINT
+# an opaque extension, BIT DuckDB's internal bytes). Matched anywhere in the type, so a list or
+# struct holding one is read as text too. Type names are upper case; field names are not.
+_AS_TEXT = re.compile(r"\b(INTERVAL|UNION|VARINT|BIGNUM|BIT)\b")
+
+
+def _output_columns(table: Table, columns: Sequence[str]) -> list[exp.Expression]:
+    types = {c.name: c.type for c in table.columns}
+    return [
+        exp.Alias(this=exp.cast(col(name), "text"), alias=ident(name))
+        if _AS_TEXT.search(types.get(name, ""))
+        else col(name)
+        for name in columns
+    ]
+
+
 def _table_name(schema: str, name: str) -> TableName:
     return TableName(name, schema=None if schema == "main" else schema)
 
@@ -216,6 +233,7 @@ class DuckDBSource(Source):
             order_by=order_by,
             dialect=self.dialect,
         )
+        query.set("expressions", _output_columns(table, columns))
         try:
             return self.con.sql(query.sql(dialect=self.dialect)).to_arrow_table()
         except _duckdb_error() as e:
@@ -243,7 +261,7 @@ class DuckDBSource(Source):
             )
         lhs = exp.Tuple(expressions=[col(c) for c in match_columns])
         query = (
-            exp.select(*(col(c) for c in columns))
+            exp.select(*_output_columns(table, columns))
             .from_(table_ref(table.name))
             .where(lhs.isin(query=keys_query.subquery()))
         )

@@ -39,8 +39,9 @@ Arrow types of the results:
 
 - integers, float4/8, boolean, text/varchar/char, name, date, timestamp, timestamptz (UTC),
   time, bytea: their natural Arrow types.
-- ``numeric(p, s)``: ``decimal128(p, s)`` (``decimal256`` above 38 digits). Unconstrained
-  ``numeric`` is returned as its exact text (Arrow decimals need a fixed scale). A ``NaN`` in a
+- ``numeric(p, s)``: ``decimal128(p, s)`` up to 38 digits. Wider and unconstrained ``numeric``
+  are returned as their exact text (Arrow decimals need a fixed scale, and polars, which
+  redaction and profiles run on, holds at most 38 digits). A ``NaN`` in a
   ``numeric(p, s)`` column is an error naming the column.
 - ``json``/``jsonb``: string (the JSON text). ``uuid``: string (canonical lowercase form).
 - arrays of integers, floats, booleans, text-like types, dates and timestamps: Arrow lists.
@@ -643,9 +644,9 @@ def _numeric(array: Any, typmod: int, table: Table, field: Any) -> Any:
         return array  # unconstrained numeric: exact text
     precision = ((typmod - 4) >> 16) & 0xFFFF
     scale = (((typmod - 4) & 0x7FF) ^ 1024) - 1024  # PostgreSQL 15 allows negative scales
-    if not 0 <= scale <= precision or precision > 76:
+    if not 0 <= scale <= precision or precision > 38:
         return array
-    target = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    target = pa.decimal128(precision, scale)
     try:
         return array.cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -331,7 +331,7 @@ def test_types_round_trip_to_arrow(source_at: Callable[..., PostgresSource]) -> 
         "f4": pa.float32(),
         "f8": pa.float64(),
         "n": pa.decimal128(12, 2),
-        "big": pa.decimal256(50, 5),
+        "big": pa.string(),  # wider than polars' 38 digits: exact text
         "free": pa.string(),
         "b": pa.bool_(),
         "t": pa.string(),
@@ -354,7 +354,7 @@ def test_types_round_trip_to_arrow(source_at: Callable[..., PostgresSource]) -> 
     }
     row = result.to_pylist()[0]
     assert row["n"] == decimal.Decimal("1234.56")
-    assert row["big"] == decimal.Decimal("123456789012345678901234567890.12345")
+    assert row["big"] == "123456789012345678901234567890.12345"
     assert row["free"] == "3.14159"
     assert row["tz"] == dt.datetime(2024, 2, 29, 10, 0, tzinfo=dt.UTC)
     assert row["ts"] == dt.datetime(2024, 2, 29, 12, 34, 56, 789000)
