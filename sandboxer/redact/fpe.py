@@ -478,7 +478,9 @@ def phone_prefix(num: Numerals) -> Any:
     n = len(num.count)
     offsets = np.frombuffer(num.array.buffers()[1], dtype=np.int64)[num.array.offset :][:n]
     has = num.count > 0
-    first_byte = np.where(has, num.data[np.minimum(offsets, max(len(num.data) - 1, 0))], 0)
+    if not len(num.data):  # every value null or empty: nothing to look at
+        return np.zeros(n, dtype=num.count.dtype)
+    first_byte = np.where(has, num.data[np.minimum(offsets, len(num.data) - 1)], 0)
 
     def digit(rank: int) -> Any:
         idx = num.at(np.arange(n), rank)

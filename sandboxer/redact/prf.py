@@ -57,6 +57,8 @@ def canonical_text(series: pl.Series) -> pl.Series:
     if dtype == pl.Datetime:
         # Naive ISO with microseconds whatever the time unit, so ms and us columns agree.
         return series.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
+    if dtype == pl.Duration:
+        return series.dt.total_nanoseconds().cast(pl.String)
     return series.cast(pl.String)
 
 

@@ -78,9 +78,12 @@ class RedactStage(Stage):
     def _redact(self, table: Table, batch: pa.RecordBatch, rules: list[Any]) -> pa.RecordBatch:
         import polars as pl
 
-        from sandboxer.redact.strategies import RedactionContext, apply
+        from sandboxer.redact.strategies import RedactionContext
 
-        frame: pl.DataFrame = pl.from_arrow(batch)  # type: ignore[assignment]
+        # Only the columns with rules become polars: the others pass through as Arrow, so a
+        # type polars cannot hold (or would change) is never touched unless a rule names it.
+        by = {r.params["by"] for r in rules if r.strategy == "date_shift" and "by" in r.params}
+        frame = _to_polars(batch, {r.column for r in rules} | by, table.key)
         # Originals of this batch's redacted columns are scrubbed out of its free text and
         # JSON too; computed only when the table has such a column.
         literals: tuple[str, ...] = ()
@@ -123,7 +126,7 @@ class RedactStage(Stage):
                 stat["changed"] += frame.height
                 self.originals[(table.key, rule.column)].append(_as_text(original))
                 continue
-            new = apply(rule.strategy, original, ctx, params)
+            new = _apply(rule.strategy, original, ctx, params)
             if rule.strategy == "json" and json_safe and new.dtype == pl.String:
                 # Values of this row's redacted columns can sit at JSON paths no rule names
                 # (a name under an unexpected key): replace them inside the strings too. The
@@ -135,16 +138,7 @@ class RedactStage(Stage):
                 # Whole free-text or JSON cells are not identifying values: their PII spans
                 # and leaves are, and those come from the other columns and the re-scan.
                 self.originals[(table.key, rule.column)].append(_as_text(original))
-        if replaced:
-            frame = frame.with_columns(list(replaced.values()))
-        if dropped:
-            frame = frame.drop(dropped)
-        result = frame.to_arrow()
-        if result.num_rows == 0:
-            import pyarrow as pa
-
-            return pa.RecordBatch.from_pylist([], schema=result.schema)
-        return result.combine_chunks().to_batches()[0]
+        return _to_batch(batch, replaced, set(dropped))
 
     def check_output(self, files: dict[str, Path]) -> None:
         from sandboxer.redact.gate import run_gate
@@ -193,15 +187,82 @@ def subset_samples(plan: SubsetPlan, rows: int) -> dict[str, pl.DataFrame]:
 
 
 def _as_text(series: pl.Series) -> pl.Series:
+    """Values as text for comparisons (any type; see ``dtypes.as_text``)."""
+    from sandboxer.redact.dtypes import as_text
+
+    return as_text(series)
+
+
+def _to_polars(batch: pa.RecordBatch, columns: set[str], table: str) -> pl.DataFrame:
+    """The named columns of ``batch`` as a polars frame; a column polars cannot hold is
+    refused by name and type (keep and drop never convert it)."""
     import polars as pl
 
-    if series.dtype == pl.String:
-        return series
-    if isinstance(series.dtype, pl.Struct):
-        return series.struct.json_encode()
-    if isinstance(series.dtype, pl.List | pl.Array):
-        return series.cast(pl.List(pl.String), strict=False).list.join("\u241f")
-    return series.cast(pl.String, strict=False)
+    from sandboxer.redact.strategies import RedactionError, column_rule_yaml
+
+    series = []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        if field.name not in columns:
+            continue
+        try:
+            if "decimal256" in str(field.type):
+                raise TypeError("polars holds decimals of up to 38 digits")  # (it panics)
+            series.append(pl.Series(field.name, column))
+        except (Exception, pl.exceptions.PanicException):
+            raise RedactionError(
+                f"Cannot redact `{table}.{field.name}`: its type ({field.type}) has no "
+                "redaction strategy",
+                table=table,
+                column=field.name,
+                hint="Write its rule in sandboxer.yaml, under the dataset: "
+                f"{column_rule_yaml(table, field.name, 'drop')} (or `keep` it, after review).",
+            ) from None
+    return pl.DataFrame(series, height=batch.num_rows)
+
+
+def _apply(strategy: str, series: pl.Series, ctx: Any, params: dict[str, Any]) -> pl.Series:
+    """``strategies.apply``, with any failure a strategy did not word itself (an engine error
+    on odd values) turned into an error naming the column and the rule to write; engine
+    messages can quote cell values, so only their kind is kept."""
+    import polars as pl
+
+    from sandboxer.errors import SandboxerError
+    from sandboxer.redact.dtypes import type_name
+    from sandboxer.redact.strategies import RedactionError, apply, rule_hint
+
+    try:
+        return apply(strategy, series, ctx, params)
+    except SandboxerError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as e:
+        raise RedactionError(
+            f"Cannot redact {ctx.where} ({type_name(series.dtype)}) with `{strategy}`: "
+            f"the values could not be processed ({type(e).__name__})",
+            table=ctx.table,
+            column=ctx.column,
+            hint=rule_hint(ctx, "hash" if strategy != "hash" else "drop"),
+        ) from None
+
+
+def _to_batch(
+    batch: pa.RecordBatch, replaced: dict[str, pl.Series], dropped: set[str]
+) -> pa.RecordBatch:
+    """``batch`` with the redacted columns put back (as the types their strategy made) and the
+    dropped ones removed; the other columns are the source's Arrow arrays, untouched."""
+    import pyarrow as pa
+
+    fields, arrays = [], []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        if field.name in dropped:
+            continue
+        if field.name in replaced:
+            column = replaced[field.name].to_arrow()
+            if isinstance(column, pa.ChunkedArray):
+                column = column.combine_chunks()
+            field = pa.field(field.name, column.type, nullable=field.nullable)
+        fields.append(field)
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, batch.schema.metadata))
 
 
 def _changed(before: pl.Series, after: pl.Series) -> int:

@@ -18,12 +18,15 @@ Contract with the build stage:
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sandboxer.errors import ConfigError, SandboxerError, did_you_mean
+from sandboxer.redact import dtypes
 from sandboxer.redact.entities import Entity
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ class RedactionContext:
     dataset_names: tuple[str, ...] = ()
     """Identifying originals of the whole dataset (names, usernames, emails of every table):
     ``scrub_text`` replaces their rare words wherever they occur, whatever the table."""
+    json_path: str = ""
+    """Set for the leaves of a ``json`` rule: the path, so messages name the rule to change."""
 
     def __post_init__(self) -> None:
         from sandboxer.redact.prf import check_key
@@ -67,12 +72,30 @@ class _Params(BaseModel):
 
 
 class Strategy:
-    """Base class: subclasses set the class constants and implement ``apply``."""
+    """Base class: subclasses set the class constants and implement ``apply``.
+
+    ``apply`` (the module function) dispatches by type before a strategy sees a column: an
+    all-null (Null-typed) column comes back as it is, lists and arrays are redacted element by
+    element when ``elementwise``, categoricals arrive as text, and a type the strategy does not
+    ``accept`` is refused with a :class:`ColumnTypeError`.
+    """
 
     name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = _Params
     drops_column: ClassVar[bool] = False
     """The stage removes the column instead of calling ``apply``."""
+    elementwise: ClassVar[bool] = True
+    """Lists and arrays are redacted element by element (a list of emails is a column of
+    emails), at any depth; otherwise the strategy gets the whole list."""
+    takes: ClassVar[str] = "every type"
+    """The types it works on, for messages."""
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        """Whether it works on values of ``dtype`` (lists are unwrapped when elementwise)."""
+        return True
+
+    def check(self, ctx: RedactionContext, params: Any) -> None:
+        """Refuse a rule that cannot work whatever the values (before any type dispatch)."""
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         raise NotImplementedError
@@ -81,8 +104,85 @@ class Strategy:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _fail(ctx: RedactionContext, message: str, hint: str | None = None) -> SandboxerError:
-    return SandboxerError(f"Cannot redact {ctx.where}: {message}", hint=hint)
+class RedactionError(SandboxerError):
+    """A column cannot be redacted as its rule says. Names the table and column (never a
+    value), and in ``hint`` a rule to write instead."""
+
+    def __init__(
+        self, message: str, *, table: str = "", column: str = "", hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.table = table
+        self.column = column
+
+
+class ColumnTypeError(RedactionError):
+    """The strategy does not work on the column's type: names the column, its type, the
+    strategies that do, and the YAML of a rule that does."""
+
+    def __init__(self, ctx: RedactionContext, strategy: str, dtype: pl.DataType) -> None:
+        takes = STRATEGIES[strategy].takes if strategy in STRATEGIES else "other types"
+        fitting = strategies_for(dtype)
+        super().__init__(
+            f"Cannot redact {ctx.where} with `{strategy}`: the column is "
+            f"{dtypes.type_name(dtype)}, and `{strategy}` takes {takes}",
+            table=ctx.table,
+            column=ctx.column,
+            hint=f"{rule_hint(ctx, 'hash' if 'hash' in fitting else fitting[0])} "
+            f"Strategies for {dtypes.type_name(dtype)}: {', '.join(fitting)}.",
+        )
+        self.dtype = dtype
+        self.strategy = strategy
+
+
+def rule_yaml(ctx: RedactionContext, strategy: str) -> str:
+    """The YAML of a rule giving the column (or the leaf of its ``json`` rule) ``strategy``:
+    ``redact: {columns: {"t": {"c": {strategy: hash}}}}``, as it sits under a dataset."""
+    column = ctx.column
+    if ctx.json_path:
+        column = column[: len(column) - len(ctx.json_path) + 1]
+    return column_rule_yaml(ctx.table, column, strategy, json_path=ctx.json_path)
+
+
+def column_rule_yaml(table: str, column: str, strategy: str, *, json_path: str = "") -> str:
+    """``rule_yaml`` for a table and column named directly."""
+    import json
+
+    rule = f"{{strategy: {strategy}}}"
+    if json_path:
+        rule = f"{{strategy: json, paths: {{{json.dumps(json_path)}: {rule}}}}}"
+    if not table:
+        return f"`{json.dumps(column)}: {rule}`"
+    return f"`redact: {{columns: {{{json.dumps(table)}: {{{json.dumps(column)}: {rule}}}}}}}`"
+
+
+def rule_hint(ctx: RedactionContext, strategy: str) -> str:
+    """``Write its rule in sandboxer.yaml, under the dataset: `redact: {...}`.``"""
+    return f"Write its rule in sandboxer.yaml, under the dataset: {rule_yaml(ctx, strategy)}."
+
+
+def strategies_for(dtype: pl.DataType) -> list[str]:
+    """The strategies that work on ``dtype`` (``hash``, ``keep``, ``null`` and ``drop`` take
+    every type)."""
+    return [name for name, s in STRATEGIES.items() if _accepts(s, dtype)]
+
+
+def _accepts(strategy: Strategy, dtype: pl.DataType) -> bool:
+    import polars as pl
+
+    if dtype == pl.Null or strategy.drops_column:
+        return True
+    if strategy.elementwise and dtypes.is_list(dtype):
+        return _accepts(strategy, dtype.inner)  # type: ignore[attr-defined]
+    if strategy.elementwise and dtypes.is_text(dtype):
+        return strategy.accepts(pl.String())  # categoricals are redacted as their text
+    return strategy.accepts(dtype)
+
+
+def _fail(ctx: RedactionContext, message: str, hint: str | None = None) -> RedactionError:
+    return RedactionError(
+        f"Cannot redact {ctx.where}: {message}", table=ctx.table, column=ctx.column, hint=hint
+    )
 
 
 def _check_unique(original: pl.Series, out: pl.Series, ctx: RedactionContext) -> pl.Series:
@@ -116,7 +216,7 @@ def _strings(ctx: RedactionContext, series: pl.Series, strategy: str) -> None:
     import polars as pl
 
     if series.dtype != pl.String:
-        raise _fail(ctx, f"`{strategy}` needs a text column, got {series.dtype}")
+        raise ColumnTypeError(ctx, strategy, series.dtype)
 
 
 def _map_nonnull_ints(series: pl.Series, fn: Any) -> pl.Series:
@@ -134,6 +234,7 @@ def _map_nonnull_ints(series: pl.Series, fn: Any) -> pl.Series:
 
 class Keep(Strategy):
     name = "keep"
+    elementwise = False
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         return series
@@ -141,6 +242,7 @@ class Keep(Strategy):
 
 class Null(Strategy):
     name = "null"
+    elementwise = False
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
@@ -151,6 +253,7 @@ class Null(Strategy):
 class Drop(Strategy):
     name = "drop"
     drops_column = True
+    elementwise = False
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         raise _fail(ctx, "`drop` removes the column in the build stage; it has no values")
@@ -180,6 +283,10 @@ class Mask(Strategy):
 
     name = "mask"
     Params = MaskParams
+    takes = "text"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        return dtypes.is_text(dtype)
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import numpy as np
@@ -230,7 +337,9 @@ class HashParams(_Params):
 
 
 class Hash(Strategy):
-    """Keyed hash: hex text, or for integer columns a keyed permutation of the same type."""
+    """Keyed hash of every type: integers get a keyed permutation of the same type, binary
+    values keyed bytes (``length / 2`` of them), everything else hex text (or ``int``).
+    Lists are hashed element by element, structs field by field, maps entry by entry."""
 
     name = "hash"
     Params = HashParams
@@ -241,12 +350,21 @@ class Hash(Strategy):
         from sandboxer.redact import fpe
         from sandboxer.redact.prf import keyed_hex, keyed_u64
 
+        dtype = series.dtype
+        if isinstance(dtype, pl.Struct):
+            return dtypes.map_fields(series, lambda f: _dispatch(self, f, ctx, params))
+        if isinstance(dtype, pl.Map):
+            return dtypes.map_as_list(series, lambda e: _dispatch(self, e, ctx, params))
         domain = ctx.domain("hash")
-        if series.dtype.is_integer() and params.output in (None, "int"):
+        if dtype.is_integer() and params.output in (None, "int"):
             # Always the bijection, unique or not: a foreign key must map like its primary key.
             return _map_nonnull_ints(series, lambda v: fpe.permute_int(v, ctx.key, domain))
         if params.output == "int":
             out = (keyed_u64(series, ctx.key, domain) // 2).cast(pl.Int64)
+        elif dtype == pl.Binary:
+            # Bytes stay bytes (a bytea column stays bytea), keyed like their hex text.
+            length = params.length + params.length % 2
+            out = keyed_hex(series, ctx.key, domain, length).str.decode("hex")
         else:
             out = _keep_empty(series, keyed_hex(series, ctx.key, domain, params.length))
         return _check_unique(series, out.alias(series.name), ctx)
@@ -263,21 +381,19 @@ class Format(Strategy):
     """
 
     name = "format"
+    takes = "text and integers"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        return dtypes.is_text(dtype) or dtype.is_integer()
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
-        import polars as pl
 
         from sandboxer.redact import fpe
 
         domain = ctx.domain("format")
         if series.dtype.is_integer():
             return _map_nonnull_ints(series, lambda v: fpe.permute_int(v, ctx.key, domain))
-        if series.dtype != pl.String:
-            raise _fail(
-                ctx,
-                f"`format` works on text and integer columns, not {series.dtype}",
-                hint="Use `hash`, `generalize` or `noise`.",
-            )
+        _strings(ctx, series, self.name)
         return _check_unique(series, fpe.format_strings(series, ctx.key, domain), ctx)
 
 
@@ -306,11 +422,12 @@ class Fake(Strategy):
     """
 
     name = "fake"
+    takes = "text (and integers, for ids, postcodes and account numbers)"
 
-    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+    def accepts(self, dtype: pl.DataType) -> bool:
+        return dtypes.is_text(dtype) or dtype.is_integer()
 
-        from sandboxer.redact import fpe
-
+    def check(self, ctx: RedactionContext, params: Any) -> None:
         entity = ctx.entity
         if entity is None or entity.value not in FAKE_ENTITIES:
             hints = {
@@ -323,9 +440,23 @@ class Fake(Strategy):
                 f"`fake` has no generator for entity `{entity.value if entity else None}`",
                 hint=hint or f"Set `entity:` to one of {', '.join(FAKE_ENTITIES)}.",
             )
+
+    def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        from sandboxer.redact import fpe
+
+        self.check(ctx, params)
+        entity = ctx.entity
+        assert entity is not None
         domain = ctx.domain("fake")
         if series.dtype.is_integer() and entity not in _VOCAB_ENTITIES:
             return _map_nonnull_ints(series, lambda v: fpe.permute_int(v, ctx.key, domain))
+        if series.dtype.is_integer():
+            raise _fail(
+                ctx,
+                f"`fake` makes {entity.value} values as text, and the column is "
+                f"{dtypes.type_name(series.dtype)}",
+                hint=rule_hint(ctx, "hash"),
+            )
         _strings(ctx, series, self.name)
         if entity in _VOCAB_ENTITIES:
             out = self._vocab(series, ctx, entity, domain)
@@ -416,22 +547,30 @@ class DateShift(Strategy):
 
     With ``by``, the offset depends only on the group value (e.g. the customer id), so all dates
     of one person move together and intervals between them survive. Without it, per value.
+    Dates stored as text (``dtypes.TextDates``) are shifted on their date part and written
+    back in their own format; the offset is keyed by the date, as for a date column.
     """
 
     name = "date_shift"
     Params = DateShiftParams
+    takes = "dates, timestamps and dates stored as text"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        import polars as pl
+
+        return dtype in (pl.Date, pl.String) or isinstance(dtype, pl.Datetime)
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
         from sandboxer.redact.prf import keyed_u64
 
-        if series.dtype not in (pl.Date,) and not isinstance(series.dtype, pl.Datetime):
-            raise _fail(
-                ctx,
-                f"`date_shift` needs a date or timestamp column, got {series.dtype}",
-                hint="Cast the column to a date in the source, or use `generalize`.",
-            )
+        if series.dtype == pl.String:
+            dates = _text_dates(series, ctx, self.name)
+            shifted = self.apply(dates.date, ctx, params)
+            return dates.write(shifted)
+        if not self.accepts(series.dtype):
+            raise ColumnTypeError(ctx, self.name, series.dtype)
         days = params.days
         own = keyed_u64(series, ctx.key, ctx.domain("date_shift"))
         frame = pl.DataFrame({"v": series, "own": own})
@@ -439,6 +578,8 @@ class DateShift(Strategy):
             by = params.by
             if not isinstance(by, pl.Series) or len(by) != len(series):
                 raise _fail(ctx, "`date_shift` parameter `by` must be the values of a column")
+            if by.dtype.is_nested() or by.dtype == pl.Binary:
+                by = dtypes.as_text(by)
             # Domain without the entity: every date column of one person shares the offset.
             frame = frame.with_columns(group=keyed_u64(by, ctx.key, "date_shift/group"))
             word = pl.coalesce("group", "own")
@@ -451,6 +592,20 @@ class DateShift(Strategy):
         ).to_series()
 
 
+def _text_dates(series: pl.Series, ctx: RedactionContext, strategy: str) -> dtypes.TextDates:
+    """The dates of a text column, or a refusal naming how many values are not dates."""
+    dates = dtypes.TextDates.parse(series)
+    if dates.unparsed:
+        raise _fail(
+            ctx,
+            f"`{strategy}` reads this text column as dates, and {dates.unparsed} of its values "
+            "are not dates in a known format (2021-03-04, 2021-03-04 10:00:00, 2021/03/04, "
+            "04.03.2021)",
+            hint=rule_hint(ctx, "hash"),
+        )
+    return dates
+
+
 class GeneralizeParams(_Params):
     to: Literal["year", "month"] = "year"
     """Dates and timestamps: truncate to the first day of the year or month."""
@@ -461,10 +616,25 @@ class GeneralizeParams(_Params):
 
 
 class Generalize(Strategy):
-    """Coarsen values: dates to year/month, text to a prefix, numbers to buckets (types kept)."""
+    """Coarsen values: dates to year/month, text to a prefix, numbers to buckets (types kept).
+
+    Text is read as dates (and truncated in its own format, the time set to zero) when the
+    column is a birth date or every value of the batch is a date (``dtypes.TextDates``);
+    otherwise it keeps its first ``prefix`` characters.
+    """
 
     name = "generalize"
     Params = GeneralizeParams
+    takes = "dates, timestamps, text and numbers"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        import polars as pl
+
+        return (
+            dtype in (pl.Date, pl.String)
+            or isinstance(dtype, pl.Datetime)
+            or (dtype.is_numeric() and dtype != pl.Boolean)
+        )
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
@@ -473,11 +643,24 @@ class Generalize(Strategy):
         if dtype == pl.Date or isinstance(dtype, pl.Datetime):
             return series.dt.truncate("1y" if params.to == "year" else "1mo")
         if dtype == pl.String:
+            dates = dtypes.TextDates.parse(series)
+            if ctx.entity is Entity.birth_date or (
+                not dates.unparsed and dates.date.null_count() < len(series)
+            ):
+                dates = _text_dates(series, ctx, self.name)
+                truncated = dates.date.dt.truncate("1y" if params.to == "year" else "1mo")
+                return dates.write(truncated, zero_time=True)
             return series.str.slice(0, params.prefix)
-        if dtype.is_numeric():
+        if self.accepts(dtype):
             bucket = (series.cast(pl.Float64) / params.width).floor() * params.width
+            if isinstance(dtype, pl.Decimal):
+                # The lowest bucket can need one digit more than the type has: use the
+                # lowest (highest) bucket that fits instead.
+                lo, hi = _decimal_range(dtype)
+                w = params.width
+                bucket = bucket.clip(math.ceil(lo / w) * w, math.floor(hi / w) * w)
             return bucket.cast(dtype)
-        raise _fail(ctx, f"`generalize` cannot coarsen a {dtype} column")
+        raise ColumnTypeError(ctx, self.name, dtype)
 
 
 class NoiseParams(_Params):
@@ -492,20 +675,47 @@ class Noise(Strategy):
 
     name = "noise"
     Params = NoiseParams
+    takes = "numbers"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        import polars as pl
+
+        return dtype.is_numeric() and dtype != pl.Boolean
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
         from sandboxer.redact.prf import keyed_u64
 
-        if not series.dtype.is_numeric():
-            raise _fail(ctx, f"`noise` needs a numeric column, got {series.dtype}")
+        if not self.accepts(series.dtype):
+            raise ColumnTypeError(ctx, self.name, series.dtype)
         word = keyed_u64(series, ctx.key, ctx.domain("noise"))
         unit = (word // 2048).cast(pl.Float64) * (2.0 / 2**53) - 1.0
         noisy = series.cast(pl.Float64) * (1.0 + params.relative * unit)
+        if series.dtype.is_integer() or isinstance(series.dtype, pl.Decimal):
+            noisy = noisy.round(series.dtype.scale if isinstance(series.dtype, pl.Decimal) else 0)
         if series.dtype.is_integer():
-            noisy = noisy.round(0)
+            # Noise must not leave the type: clamp to its range.
+            noisy = noisy.clip(*_int_range(series.dtype))
+        elif isinstance(series.dtype, pl.Decimal):
+            noisy = noisy.clip(*_decimal_range(series.dtype))
         return noisy.cast(series.dtype).alias(series.name)
+
+
+def _decimal_range(dtype: Any) -> tuple[float, float]:
+    top = 10.0 ** (dtype.precision - dtype.scale) - 10.0**-dtype.scale
+    return -top, top
+
+
+def _int_range(dtype: pl.DataType) -> tuple[float, float]:
+    """The range of an integer dtype, short of the ends float64 cannot hold exactly."""
+    import numpy as np
+
+    try:
+        info = np.iinfo(str(dtype).lower())
+    except TypeError:  # Int128: no numpy type, and no noise near its ends anyway
+        return -(2.0**63), 2.0**63 - 2048
+    return float(info.min), float(info.max) - (2048 if info.bits == 64 else 0)
 
 
 # --- text, JSON, custom expressions ----------------------------------------------------------
@@ -515,6 +725,10 @@ class ScrubText(Strategy):
     """Replace PII spans inside free text, with the detectors of ``sandboxer.redact.detect``."""
 
     name = "scrub_text"
+    takes = "text"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        return dtypes.is_text(dtype)
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
@@ -541,6 +755,47 @@ def _scrub_expr() -> Any:
     return importlib.import_module("sandboxer.redact.detect.text").scrub_expr
 
 
+def json_leaves(docs: pl.Series, path: str) -> pl.DataFrame:
+    """The leaves at ``path`` of the valid JSON documents of ``docs``: ``rid`` (row), ``leaf``
+    (the text of string leaves) and ``t`` (the JSON type of each leaf)."""
+    import polars as pl
+
+    from sandboxer.redact.prf import _connect
+
+    valid = _json_valid(docs).fill_null(False)
+    con: Any = _connect()
+    try:
+        frame = pl.DataFrame(
+            {
+                "rid": range(len(docs)),
+                "doc": docs.zip_with(valid, pl.Series([None], dtype=pl.String)),
+            }
+        )
+        con.register("src", frame.to_arrow())
+        return Json._leaves(con, path)
+    finally:
+        con.close()
+
+
+def _redact_leaf(values: pl.Series, *, leaf: JsonLeaf, ctx: RedactionContext) -> pl.Series:
+    return apply(leaf.strategy, values, ctx, leaf.params)
+
+
+def _json_valid(series: pl.Series) -> pl.Series:
+    """Per value: is it a JSON document (null for nulls)."""
+    import polars as pl
+
+    from sandboxer.redact.prf import _connect
+
+    con = _connect()
+    try:
+        con.register("src", pl.DataFrame({"doc": series}).to_arrow())
+        table = con.sql("SELECT json_valid(doc) AS ok FROM src").to_arrow_table()
+    finally:
+        con.close()
+    return pl.Series("ok", table.column(0), dtype=pl.Boolean)
+
+
 class JsonLeaf(_Params):
     strategy: str
     entity: Entity | None = None
@@ -550,6 +805,9 @@ class JsonLeaf(_Params):
 class JsonParams(_Params):
     paths: dict[str, str | JsonLeaf]
     """JSON path -> strategy name, or {strategy, entity, params}; ``[*]`` selects array items."""
+    not_json: Literal["error", "scrub_text"] = "error"
+    """Values of a text column that are not JSON documents: refuse (the default for a written
+    rule), or scrub them as free text (what auto mode chooses). Empty strings stay empty."""
 
     @field_validator("paths")
     @classmethod
@@ -578,23 +836,69 @@ class Json(Strategy):
 
     name = "json"
     Params = JsonParams
+    takes = "JSON text, structs and maps"
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        import polars as pl
+
+        return dtypes.is_text(dtype) or isinstance(dtype, pl.Struct | pl.Map)
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
 
+        if isinstance(series.dtype, pl.Struct | pl.Map):
+            return self._nested(series, ctx, params)
+        _strings(ctx, series, self.name)
+        valid = _json_valid(series)
+        invalid = (~valid).fill_null(False) & (series != "").fill_null(False)
+        count = int(invalid.sum())
+        if count and params.not_json == "error":
+            raise _fail(
+                ctx,
+                f"{count} values are not valid JSON",
+                hint="Add `not_json: scrub_text` to its rule to scrub them as free text, or "
+                f"write {rule_yaml(ctx, 'scrub_text')} in sandboxer.yaml (under the dataset).",
+            )
+        docs = series.zip_with(valid.fill_null(False), pl.Series([None], dtype=pl.String))
+        out = self._documents(docs, ctx, params) if int(valid.sum()) else docs
+        if count:
+            text = series.zip_with(invalid, pl.Series([None], dtype=pl.String))
+            scrubbed = STRATEGIES["scrub_text"].apply(text, ctx, None)
+            out = out.zip_with(~invalid, scrubbed)
+        return out.zip_with((series != "").fill_null(True), series).alias(series.name)
+
+    def _nested(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        """Struct and map columns: each path is followed through fields, list items and map
+        entries, and its leaves are redacted as a column of their own type."""
+        for path, leaf in params.paths.items():
+            leaf = leaf if isinstance(leaf, JsonLeaf) else JsonLeaf(strategy=leaf)
+            steps = dtypes.parse_path(path)
+            if steps is None:
+                raise _fail(
+                    ctx,
+                    f"the path `{path}` cannot be followed in a {dtypes.type_name(series.dtype)} "
+                    "column (paths are `$.field`, `$.list[*].field`, `$.*`)",
+                    hint=rule_hint(ctx, "hash"),
+                )
+            leaf_ctx = RedactionContext(
+                key=ctx.key, entity=leaf.entity or ctx.entity, locale=ctx.locale,
+                table=ctx.table, column=f"{ctx.column}{path[1:]}", json_path=path,
+                extra_literals=ctx.extra_literals, dataset_names=ctx.dataset_names,
+            )  # fmt: skip
+            series, _ = dtypes.map_path(
+                series, steps, functools.partial(_redact_leaf, leaf=leaf, ctx=leaf_ctx)
+            )
+        return series
+
+    def _documents(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
+        """Valid JSON documents (and nulls), redacted path by path in DuckDB."""
+        import polars as pl
+
         from sandboxer.redact.prf import _connect
 
-        _strings(ctx, series, self.name)
         con: Any = _connect()
         try:
             con.register("src", pl.DataFrame({"rid": range(len(series)), "doc": series}).to_arrow())
-            invalid = con.sql("SELECT count(*) FROM src WHERE NOT json_valid(doc)").fetchall()
-            if invalid[0][0]:
-                raise _fail(
-                    ctx,
-                    f"{invalid[0][0]} values are not valid JSON",
-                    hint="Use `scrub_text` for columns that are not always JSON.",
-                )
             pairs = []
             for path, leaf in params.paths.items():
                 leaf = leaf if isinstance(leaf, JsonLeaf) else JsonLeaf(strategy=leaf)
@@ -602,18 +906,21 @@ class Json(Strategy):
                 bad = found.filter(
                     ~pl.col("t").is_in(["VARCHAR", "NULL"]) & pl.col("t").is_not_null()
                 )
+                leaf_ctx = RedactionContext(
+                    key=ctx.key, entity=leaf.entity or ctx.entity, locale=ctx.locale,
+                    table=ctx.table, column=f"{ctx.column}{path[1:]}",
+                    extra_literals=ctx.extra_literals, json_path=path,
+                    dataset_names=ctx.dataset_names,
+                )  # fmt: skip
                 if bad.height:
                     raise _fail(
                         ctx,
                         f"{bad.height} leaves at JSON path `{path}` are not strings",
-                        hint="Only string leaves can be redacted; point at the strings.",
+                        hint="Only string leaves of JSON text can be redacted: point the path "
+                        "at strings, or redact the whole column, e.g. "
+                        f"{rule_yaml(ctx, 'null')} in sandboxer.yaml (under the dataset).",
                     )
                 found = found.filter(pl.col("t") == "VARCHAR")
-                leaf_ctx = RedactionContext(
-                    key=ctx.key, entity=leaf.entity or ctx.entity, locale=ctx.locale,
-                    table=ctx.table, column=f"{ctx.column}{path[1:]}",
-                    extra_literals=ctx.extra_literals,
-                )  # fmt: skip
                 new = apply(leaf.strategy, found["leaf"], leaf_ctx, leaf.params)
                 pairs.append(found.select("rid", "leaf").with_columns(new=new.cast(pl.String)))
             if not pairs:
@@ -724,6 +1031,7 @@ class Expr(Strategy):
 
     name = "expr"
     Params = ExprParams
+    elementwise = False  # the expression sees whole lists (DuckDB's list functions apply)
 
     def apply(self, series: pl.Series, ctx: RedactionContext, params: Any) -> pl.Series:
         import polars as pl
@@ -735,15 +1043,19 @@ class Expr(Strategy):
         try:
             con.register("src", pl.DataFrame({"value": series}).to_arrow())
             table = con.sql(f"SELECT ({sql}) AS value FROM src").to_arrow_table()
+            if "interval" in str(table.schema.field(0).type):
+                # DuckDB intervals (durations included) have no Arrow type snapshots hold.
+                table = con.sql(f"SELECT ({sql})::VARCHAR AS value FROM src").to_arrow_table()
+            frame = pl.from_arrow(table)
         except Exception as e:  # DuckDB errors can quote cell values: report the kind only
             raise _fail(
                 ctx,
-                f"the `expr` failed in DuckDB ({type(e).__name__})",
+                f"the `expr` failed in DuckDB ({type(e).__name__}), or returned a type "
+                "snapshots cannot hold (cast intervals and unions to text)",
                 hint="Try the expression on a sample in DuckDB first.",
             ) from None
         finally:
             con.close()
-        frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame["value"].alias(series.name)
 
@@ -788,9 +1100,38 @@ def validate_params(strategy: str, params: dict[str, Any] | None, ctx: Redaction
 def apply(
     strategy: str, series: pl.Series, ctx: RedactionContext, params: dict[str, Any] | None = None
 ) -> pl.Series:
-    """Redact ``series`` with ``strategy``: same length and name; the dtype may change for
-    ``hash`` (hex text) and ``expr``. Raises ConfigError for bad params, SandboxerError for a
-    column the strategy cannot handle; neither quotes a cell value.
+    """Redact ``series`` with ``strategy``: same length and name, nulls kept; the dtype may
+    change for ``hash`` (hex text), ``expr``, and to text for categoricals. Lists and arrays
+    are redacted element by element (see ``Strategy.elementwise``). Raises ConfigError for bad
+    params, ColumnTypeError for a type the strategy does not take and RedactionError for values
+    it cannot handle; none quotes a cell value.
     """
     validated = validate_params(strategy, params, ctx)
-    return STRATEGIES[strategy].apply(series, ctx, validated).alias(series.name)
+    impl = STRATEGIES[strategy]
+    impl.check(ctx, validated)
+    return _dispatch(impl, series, ctx, validated).alias(series.name)
+
+
+def _dispatch(strategy: Strategy, series: pl.Series, ctx: RedactionContext, params: Any) -> Any:
+    """``strategy`` on ``series`` of any type: the type rules of ``Strategy``."""
+    import polars as pl
+
+    dtype = series.dtype
+    if dtype == pl.Null:
+        return series  # nothing to redact, and no type to change it to
+    if not _accepts(strategy, dtype):
+        raise ColumnTypeError(ctx, strategy.name, dtype)
+    if strategy.elementwise and dtypes.is_list(dtype):
+        by = getattr(params, "by", None)
+
+        def each(values: pl.Series, rows: Any) -> pl.Series:
+            own = params
+            if by is not None and isinstance(by, pl.Series):
+                # The grouping value of each element is its row's.
+                own = params.model_copy(update={"by": by.gather(rows)})
+            return _dispatch(strategy, values, ctx, own)
+
+        return dtypes.map_elements(series, each)
+    if dtypes.is_text(dtype) and dtype != pl.String and strategy.elementwise:
+        series = series.cast(pl.String)
+    return strategy.apply(series, ctx, params)

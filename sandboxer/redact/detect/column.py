@@ -58,7 +58,7 @@ def kind_of(dtype: pl.DataType) -> str:
         return N.TEMPORAL
     if isinstance(dtype, pl.List | pl.Array):
         return "list"
-    if isinstance(dtype, pl.Struct):
+    if isinstance(dtype, pl.Struct | pl.Map):  # maps are JSON objects too
         return "struct"
     return "other"
 
@@ -131,8 +131,9 @@ def _candidates(
         return found, text
     if kind == "struct":
         from sandboxer.redact.detect.jsonpaths import json_document_finding
+        from sandboxer.redact.dtypes import json_text
 
-        docs = sample.struct.json_encode()
+        docs = json_text(sample)  # polars' json_encode panics on binary fields
         finding = json_document_finding(name, docs, threshold=threshold)
         return ([finding] if finding else []), None
 
