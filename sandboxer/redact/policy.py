@@ -170,6 +170,7 @@ def resolve(
     elif cfg.mode is RedactMode.auto:
         if detect is None:
             from sandboxer.redact.detect import detect_frame as detect
+        keys = _key_columns(schema)
         for key, sample in sorted(samples.items()):
             # Explicitly kept columns are scanned too: when detection disagrees with a `keep`,
             # the leak gate asks for a reviewed allowlist entry.
@@ -193,25 +194,159 @@ def resolve(
                     }
                     kept.confidence = round(best.confidence, 3)
                     continue
-                params: dict[str, Any] = {}
-                if best.entity is Entity.json and best.json_paths:
-                    entities = {p: best.evidence.get(p) for p in best.json_paths}
-                    params["paths"] = {
-                        p: {"strategy": "fake", "entity": e} if e else "null"
-                        for p, e in entities.items()
-                    }
+                strategy, params, fitted = fit_to_type(
+                    best,
+                    sample.get_column(column),
+                    key_column=(key, column) in keys,
+                    nullable=schema.tables[key].column(column).nullable,
+                )
                 rules[(key, column)] = ColumnRule(
                     key,
                     column,
-                    best.suggested_strategy,
+                    strategy,
                     best.entity,
                     params,
                     "detected",
-                    evidence=dict(best.evidence) | {"source": best.source},
+                    evidence=dict(best.evidence) | {"source": best.source} | fitted,
                     confidence=round(best.confidence, 3),
                 )
     _propagate_key_groups(rules, schema)
     return Policy(rules)
+
+
+def _key_columns(schema: Schema) -> set[tuple[str, str]]:
+    return {
+        (t.key, c)
+        for t in schema.tables.values()
+        for key in [t.primary_key, *t.unique_keys]
+        for c in key
+    }
+
+
+def fit_to_type(
+    finding: Finding, sample: pl.Series, *, key_column: bool = False, nullable: bool = True
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The strategy and params auto mode gives a detected column: the finding's suggestion
+    when it works on the column's type and sampled values, else ``hash`` (keyed, one-to-one,
+    and defined for every type). Returns ``(strategy, params, evidence)``; the evidence says
+    what was changed and why (``fitted_from``), as names and counts only.
+
+    Dates stored as text must parse; a key column needs a one-to-one strategy and a NOT NULL
+    column one that keeps values (``null`` would break it); JSON leaves
+    get their entity's strategy where it fits the leaf (text leaves that are not strings in
+    some documents are left out and counted: the leak gate's re-scan covers them).
+    """
+    import polars as pl
+
+    from sandboxer.redact.strategies import STRATEGIES, strategies_for
+
+    strategy = finding.suggested_strategy
+    fitted: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    values = _leaf_values(sample)
+    if strategy == "json" and finding.json_paths:
+        if values.dtype == pl.String:
+            params["not_json"] = "scrub_text"
+        params["paths"], skipped = _json_leaf_rules(finding, sample)
+        if skipped:
+            fitted["paths_not_strings"] = skipped
+        if not params["paths"]:
+            params = {}
+    reason = None
+    if strategy not in strategies_for(sample.dtype) or (
+        strategy == "fake"
+        and values.dtype.is_integer()
+        and finding.entity.value not in _FORMAT_FAKES
+    ):
+        reason = "type"
+    elif strategy in ("date_shift", "generalize") and values.dtype == pl.String:
+        from sandboxer.redact.dtypes import TextDates
+
+        if TextDates.parse(values).unparsed:
+            reason = "values"
+    elif strategy == "json" and not params:
+        reason = "values"
+    elif key_column and strategy in NOT_ONE_TO_ONE:
+        reason = "key"
+    elif strategy == "null" and not nullable:
+        reason = "not_null"
+    if reason is not None:
+        fitted |= {"fitted_from": strategy, "fitted_for": reason}
+        strategy, params = "hash", {}
+    assert strategy in STRATEGIES
+    return strategy, params, fitted
+
+
+_FORMAT_FAKES = {"national_id", "postcode", "account_number"}
+
+
+def _leaf_values(sample: pl.Series) -> pl.Series:
+    """The values inside lists (what an elementwise strategy sees)."""
+    import polars as pl
+
+    while isinstance(sample.dtype, pl.List | pl.Array):
+        sample = sample.explode() if isinstance(sample.dtype, pl.List) else sample.arr.explode()
+    return sample
+
+
+def _json_leaf_rules(finding: Finding, sample: pl.Series) -> tuple[dict[str, Any], int]:
+    """Per detected path, the entity's own strategy where it works on the leaves, else
+    ``hash``; paths of JSON text whose leaves are not all strings are skipped (counted)."""
+    import polars as pl
+
+    from sandboxer.redact.dtypes import TextDates, parse_path
+    from sandboxer.redact.entities import DEFAULT_STRATEGY
+    from sandboxer.redact.strategies import FAKE_ENTITIES, json_leaves, strategies_for
+
+    rules: dict[str, Any] = {}
+    skipped = 0
+    docs = _leaf_values(sample)
+    for path in finding.json_paths:
+        name = finding.evidence.get(path)
+        try:
+            entity = Entity(str(name))
+        except ValueError:
+            rules[path] = "null"
+            continue
+        strategy = DEFAULT_STRATEGY.get(entity, "hash")
+        if strategy in ("json", "scrub_text") or (
+            strategy == "fake" and entity.value not in FAKE_ENTITIES
+        ):
+            strategy = "hash"
+        if docs.dtype == pl.String:
+            leaves = json_leaves(docs, path)
+            if leaves.filter(~pl.col("t").is_in(["VARCHAR", "NULL"])).height:
+                skipped += 1
+                continue
+            found = [leaves.get_column("leaf")]
+        else:
+            steps = parse_path(path)
+            found = _path_values(docs, steps) if steps is not None else []
+        ok = all(strategy in strategies_for(v.dtype) for v in found)
+        if ok and strategy in ("date_shift", "generalize"):
+            ok = all(
+                v.dtype != pl.String or not TextDates.parse(_leaf_values(v)).unparsed for v in found
+            )
+        if not ok:
+            strategy = "hash"
+        rules[path] = (
+            {"strategy": strategy, "entity": entity.value} if strategy == "fake" else strategy
+        )
+    return rules, skipped
+
+
+def _path_values(docs: pl.Series, steps: list[str]) -> list[pl.Series]:
+    """The leaf columns a path reaches in a struct column (one per field it names)."""
+    from sandboxer.redact.dtypes import map_path
+
+    found: list[pl.Series] = []
+
+    def collect(values: pl.Series) -> pl.Series:
+        found.append(values)
+        return values
+
+    map_path(docs, steps, collect)
+    return found
 
 
 def _propagate_key_groups(rules: dict[tuple[str, str], ColumnRule], schema: Schema) -> None:
@@ -235,12 +370,7 @@ def _propagate_key_groups(rules: dict[tuple[str, str], ColumnRule], schema: Sche
     for member in list(parent):
         groups.setdefault(find(member), []).append(member)
 
-    key_columns = {
-        (t.key, c)
-        for t in schema.tables.values()
-        for key in [t.primary_key, *t.unique_keys]
-        for c in key
-    }
+    key_columns = _key_columns(schema)
     for members in groups.values():
         chosen = [rules[m] for m in sorted(members) if m in rules and rules[m].redacts]
         if not chosen:
