@@ -693,3 +693,70 @@ def test_shop_database_detection() -> None:
         "notes": Entity.free_text,
         "preferences": Entity.json,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Person-name columns that no name list holds (issue 11, item 3)
+# --------------------------------------------------------------------------------------------
+
+INVENTED_FIRST = ["Zavputh", "Qaexfeth", "Laexziam", "Tamsin", "Drovika", "Belvora", "Skaeth"]
+INVENTED_LAST = ["Quennell", "Douna", "Tralkevqyv", "Grothvu", "Marrowby", "Vantis", "Ostrava"]
+
+
+def _invented_people(n: int) -> list[str]:
+    return [
+        f"{INVENTED_FIRST[i % 7]} {INVENTED_LAST[(i * 3 + i // 7) % 7]}{'' if i < 49 else i}"
+        for i in range(n)
+    ]
+
+
+def test_invented_full_names_found_by_shape_under_any_column_name() -> None:
+    names = [n.rstrip("0123456789") for n in _invented_people(49)]
+    names += [f"{f} {x}" for f in ("Ulvrenne", "Kostaven") for x in INVENTED_LAST]
+    finding = top("c7", pl.Series(names))
+    assert finding is not None and finding.entity is Entity.person_name
+    assert finding.evidence["value_rule"] == "name_shape"
+
+
+def test_names_of_things_are_not_people() -> None:
+    brands = ["Hudryn", "Pythkunvim", "Saevanik", "Bruvsiav", "Trouji", "Drima"]
+    nouns = ["Kettle", "Lamp", "Backpack", "Headphones", "Blender", "Tent", "Chair"]
+    frame = pl.DataFrame(
+        {
+            "product_name": [f"{brands[i % 6]} {nouns[(i * 5) % 7]}" for i in range(84)],
+            "artist": (["Led Zeppelin", "The Beatles", "Alice In Chains", "Aerosmith"] * 21),
+            "album": (["For Those About To Rock We Salute You", "Balls to the Wall"] * 42),
+            "s_name": [f"Supplier#{i:09d}" for i in range(84)],
+            "c_name": [f"Customer#{i:09d}" for i in range(84)],
+            "n_name": (["UNITED KINGDOM", "ALGERIA", "JORDAN", "INDIA", "KENYA", "CHINA"] * 14),
+        }
+    )
+    assert {c: f for c, f in detect_frame(frame).items() if f} == {}
+    regions = pl.DataFrame({"r_name": ["AFRICA", "AMERICA", "ASIA", "EUROPE", "MIDDLE EAST"]})
+    assert detect_frame(regions, table="region") == {"r_name": []}
+    languages = pl.DataFrame({"name": ["English", "French", "German", "Spanish", "Dutch"]})
+    assert detect_frame(languages, table="language") == {"name": []}
+
+
+def test_words_shared_with_a_name_column_of_another_table() -> None:
+    from sandboxer.redact.detect import detect_tables
+
+    people = pl.DataFrame(
+        {
+            "first_name": [INVENTED_FIRST[i % 7] for i in range(60)],
+            "last_name": [INVENTED_LAST[(i * 3) % 7] for i in range(60)],
+        }
+    )
+    # Half the values are desks, not people: too few for the shape alone.
+    assigned = [
+        f"{INVENTED_LAST[i % 7]}, {INVENTED_FIRST[(i * 2) % 7]}" if i % 2 else f"Desk {i}"
+        for i in range(60)
+    ]
+    tickets = pl.DataFrame({"assigned": assigned, "status": ["open", "closed"] * 30})
+    alone = detect_frame(tickets, table="tickets")
+    assert alone["assigned"] == []
+    found = detect_tables({"people": people, "tickets": tickets})
+    finding = found["tickets"]["assigned"][0]
+    assert finding.entity is Entity.person_name
+    assert finding.evidence["value_rule"] == "shares_name_words"
+    assert found["tickets"]["status"] == []

@@ -11,7 +11,7 @@ Findings carry counts and rule names, never a sampled value.
 
 from __future__ import annotations
 
-from sandboxer.redact.detect.column import detect_column, detect_frame
+from sandboxer.redact.detect.column import detect_column, detect_frame, detect_tables
 from sandboxer.redact.detect.findings import Finding
 from sandboxer.redact.detect.jsonpaths import json_leaf_findings
 from sandboxer.redact.detect.text import find_spans, scrub_expr, scrub_series
@@ -20,6 +20,7 @@ __all__ = [
     "Finding",
     "detect_column",
     "detect_frame",
+    "detect_tables",
     "find_spans",
     "json_leaf_findings",
     "scrub_expr",

@@ -15,6 +15,7 @@ How the signals combine:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from sandboxer.redact.detect import names as N
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 
 DEFAULT_THRESHOLD = 0.6
 LOW_CARDINALITY_DISTINCT = 10
+"""Fewer distinct values than this are a lookup (statuses, regions, languages): not PII by
+value, and never names of people (five regions are not five persons)."""
+SHARED_MIN_SHARE = 0.3
+"""A column of name-shaped values is names when this share shares a word with a column
+already found to hold names (``values.score_shared_names``)."""
 MIN_VALUES_TO_CONTRADICT = 20
 CONTRADICTED = 0.8
 
@@ -90,11 +96,14 @@ def detect_frame(
     threshold: float = DEFAULT_THRESHOLD,
     table: str | None = None,
     text_min_fraction: float = T.FREE_TEXT_MIN_FRACTION,
+    known_names: pl.Series | None = None,
 ) -> dict[str, list[Finding]]:
     """``detect_column`` for every column of ``sample`` (columns without findings map to []).
 
     Free-form text columns are scanned for spans together, in one pass over all their values:
-    the span rules cost mostly per call, not per value."""
+    the span rules cost mostly per call, not per value. Then evidence across columns: a column
+    of name-shaped values that share words with a column found to hold names (of this table,
+    or ``known_names``: ``values.name_tokens`` of other tables' name columns) holds names."""
     staged = {
         column: _candidates(column, sample.get_column(column), threshold=threshold, table=table)
         for column in sample.columns
@@ -109,7 +118,73 @@ def detect_frame(
                 findings = [*findings, found]
         kept = [f for f in findings if f.confidence >= threshold]
         out[column] = sorted(kept, key=lambda f: (-f.confidence, f.entity.value))
+    return _shared_names(sample, out, known_names)
+
+
+def _shared_names(
+    sample: pl.DataFrame, out: dict[str, list[Finding]], known_names: pl.Series | None
+) -> dict[str, list[Finding]]:
+    import polars as pl
+
+    people = family(Entity.person_name)
+    found = [c for c, fs in out.items() if fs and fs[0].entity in people]
+    parts = [V.name_tokens(sample.get_column(c)) for c in found]
+    if known_names is not None:
+        parts.append(known_names.rename("w"))
+    known = pl.concat(parts).unique() if parts else None
+    if known is None or known.len() == 0:
+        return out
+    for column in sample.columns:
+        values = sample.get_column(column)
+        if out[column] or kind_of(values.dtype) != N.STRING:
+            continue
+        score = V.score_shared_names(values, known)
+        non_null = V.string_values(values).len()
+        share = score.matched / non_null if non_null else 0.0
+        if share < SHARED_MIN_SHARE or values.n_unique() < LOW_CARDINALITY_DISTINCT:
+            continue
+        evidence: Evidence = {
+            "value_rule": score.rule,
+            "sampled": values.len(),
+            "non_null": non_null,
+            "matched": score.matched,
+            "shaped": score.shaped,
+        }
+        confidence = round(0.6 + 0.35 * min(1.0, share / 0.6), 3)
+        out[column] = [Finding(column, Entity.person_name, confidence, "value", evidence)]
     return out
+
+
+def detect_tables(
+    samples: Mapping[str, pl.DataFrame],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    text_min_fraction: float = T.FREE_TEXT_MIN_FRACTION,
+) -> dict[str, dict[str, list[Finding]]]:
+    """``detect_frame`` for every table of a database (``samples``: table key -> sample), with
+    evidence across tables: words of every name column found count in every other table."""
+    import polars as pl
+
+    first = {
+        key: detect_frame(
+            frame,
+            threshold=threshold,
+            table=key.split(".")[-1],
+            text_min_fraction=text_min_fraction,
+        )
+        for key, frame in samples.items()
+    }
+    people = family(Entity.person_name)
+    parts = [
+        V.name_tokens(samples[key].get_column(column))
+        for key, found in first.items()
+        for column, fs in found.items()
+        if fs and fs[0].entity in people
+    ]
+    if not parts:
+        return first
+    known = pl.concat(parts).unique()
+    return {key: _shared_names(samples[key], found, known) for key, found in first.items()}
 
 
 def _candidates(
@@ -196,6 +271,9 @@ def _combine(
     low_cardinality = (
         distinct < LOW_CARDINALITY_DISTINCT and distinct < 0.5 * non_null and non_null > 0
     )
+    if distinct < LOW_CARDINALITY_DISTINCT:
+        # A handful of distinct values is a lookup, not people: names by value need more.
+        scores = [s for s in scores if s.entity not in family(Entity.person_name)]
     base: Evidence = {"sampled": sample.len(), "non_null": non_null, "distinct": distinct}
     findings: list[Finding] = []
     supported: frozenset[Entity] = frozenset()

@@ -162,6 +162,7 @@ def score_strings(values: pl.Series) -> list[ValueScore]:
     folded = frame.select(v, folded=_folded(v), has_digit="has_digit")
     no_digits = folded.filter(~pl.col("has_digit"))
     scores.extend(_score_person_names(no_digits))
+    scores.append(_score_name_shape(no_digits, values.len()))
     scores.extend(_score_addresses(folded))
     scores.append(_score_companies(no_digits))
     if any_digit:  # every birth-date shape has digits
@@ -383,6 +384,97 @@ def _score_person_names(frame: pl.DataFrame) -> list[ValueScore]:
         ValueScore(Entity.first_name, "name_lists_first", counts["first"], shaped, 0.9),
         ValueScore(Entity.last_name, "name_lists_last", counts["last"], shaped, 0.9),
     ]
+
+
+NAME_TOKEN = r"\p{Lu}[\p{L}'\u2019\-]*\p{Ll}"
+"""A capitalised name word: "Quennell", "McKay", "O'Brien", "Jean-Luc"."""
+PARTICLES = "van|von|de|da|del|della|di|du|la|le|dos|das|der|den|ten|ter|bin|ibn|al|y"
+NAME_SHAPE = rf"^{NAME_TOKEN}(?:,? (?:(?:{PARTICLES}) )*(?:\p{{Lu}}\.|{NAME_TOKEN})){{1,3}}$"
+"""Two to four capitalised words (initials and particles allowed): "Tamsin Quennell",
+"Quennell, Tamsin", "Anna van der Berg", "J. R. Quennell"."""
+SHAPE_MIN_SHARE = 0.6
+"""A column is person names by shape when at least this share of its values has the shape
+and a rare word (and they rarely repeat, ``SHAPE_MIN_DISTINCT``)."""
+SHAPE_MIN_DISTINCT = 0.5
+SHAPE_STOP_ZIPF = 5.5
+"""A value with a word this common ("The Beatles", "Alice In Chains") is a title, not a name."""
+
+
+def _score_name_shape(frame: pl.DataFrame, non_null: int) -> ValueScore:
+    """Person names nobody listed, by the shape of the values: two to four capitalised words,
+    one of them rare (``frequency.COMMON_ZIPF``: an identifying word), every common one a
+    listed given name or surname, in a column whose values rarely repeat. Names of things
+    ("Hudryn Kettle", "Chef Anton's Cajun Seasoning", "Led Zeppelin", "UNITED KINGDOM",
+    "Customer#000000001") fail on a common word that is no one's name, on case or on digits.
+    ``matched`` counts only when the column as a whole has the shape (``SHAPE_MIN_SHARE``,
+    ``SHAPE_MIN_DISTINCT``); ``shaped`` counts the values."""
+    import polars as pl
+
+    from sandboxer.redact.detect import frequency
+
+    if frame.height == 0 or non_null == 0:
+        return ValueScore(Entity.person_name, "name_shape", 0, 0, 0.85)
+    rows = frame.filter(pl.col("v").str.contains(NAME_SHAPE)).select("v").with_row_index("i")
+    if rows.height == 0:
+        return ValueScore(Entity.person_name, "name_shape", 0, 0, 0.85)
+    words = rows.select("i", w=pl.col("v").str.extract_all(r"\p{L}[\p{L}'\u2019\-]*")).explode("w")
+    folded = words.select(frequency.fold_expr(pl.col("w"))).to_series()
+    firsts, lasts = _name_lists()
+    words = words.with_columns(
+        z=frequency.zipf(folded), long=pl.col("w").str.len_chars() >= 3, w=folded
+    ).with_columns(listed=pl.col("w").is_in(firsts) | pl.col("w").is_in(lasts))
+    z, long, listed = pl.col("z"), pl.col("long"), pl.col("listed")
+    per_value = words.group_by("i").agg(
+        rare=((z < frequency.COMMON_ZIPF) & long).any(),
+        # A common word that is no one's name ("Kettle", "Records") makes a thing's name.
+        common=((z >= SHAPE_STOP_ZIPF) | ((z >= frequency.COMMON_ZIPF) & long & ~listed)).any(),
+    )
+    hits = per_value.filter(pl.col("rare") & ~pl.col("common")).get_column("i")
+    matched = rows.filter(pl.col("i").is_in(hits.implode())).get_column("v")
+    distinct = matched.n_unique() / max(matched.len(), 1)
+    whole = matched.len() >= SHAPE_MIN_SHARE * non_null and distinct >= SHAPE_MIN_DISTINCT
+    return ValueScore(
+        Entity.person_name, "name_shape", matched.len() if whole else 0, rows.height, 0.85
+    )
+
+
+def name_tokens(values: pl.Series) -> pl.Series:
+    """The distinct folded words (3+ letters) of ``values``: what a column of names shares
+    with another column of names."""
+    import polars as pl
+
+    from sandboxer.redact.detect import frequency
+
+    while isinstance(values.dtype, pl.List | pl.Array):  # a list of names is names
+        values = values.explode() if isinstance(values.dtype, pl.List) else values.arr.explode()
+    if not (values.dtype == pl.String or values.dtype == pl.Categorical):
+        return pl.Series("w", [], dtype=pl.String)
+    words = string_values(values).str.extract_all(r"\p{L}[\p{L}'\u2019\-]*").explode()
+    words = words.drop_nulls()
+    words = words.filter(words.str.len_chars() >= 3)
+    return pl.select(frequency.fold_expr(pl.lit(words))).to_series().unique().rename("w")
+
+
+def score_shared_names(values: pl.Series, known: pl.Series) -> ValueScore:
+    """Values with the shape of a name (``NAME_SHAPE``) that share a word with ``known``
+    (``name_tokens`` of the columns already found to hold names, of any table)."""
+    import polars as pl
+
+    from sandboxer.redact.detect import frequency
+
+    values = string_values(values)
+    shaped = values.filter(values.str.contains(NAME_SHAPE))
+    if shaped.len() == 0 or known.len() == 0:
+        return ValueScore(Entity.person_name, "shares_name_words", 0, shaped.len(), 0.9)
+    words = (
+        pl.DataFrame({"v": shaped})
+        .with_row_index("i")
+        .select("i", w=pl.col("v").str.extract_all(r"\p{L}[\p{L}'\u2019\-]*"))
+        .explode("w")
+        .with_columns(w=frequency.fold_expr(pl.col("w")))
+    )
+    hit = words.filter(pl.col("w").is_in(known.implode())).get_column("i").n_unique()
+    return ValueScore(Entity.person_name, "shares_name_words", hit, shaped.len(), 0.9)
 
 
 def _alternation(words: frozenset[str]) -> str:
