@@ -86,8 +86,11 @@ CUE_AFTER = """said says called calls rang phoned emailed wrote writes asked ask
 agreed confirmed mentioned replied told complained requested explained reported visited signed
 approved promised insisted noted stated prefers family household"""
 CUE_WITH = """spoke speak speaking talked talk talking met meeting chatted left married
-referred transferred forwarded escalated assigned handed sent"""
-"""Verbs that make a following "with"/"to" a cue: "spoke with Mora", "handed to Mora"."""
+referred transferred forwarded escalated assigned handed sent approved signed handled reported
+reviewed requested written raised opened closed created submitted placed authorised authorized
+confirmed checked"""
+"""Verbs that make a following "with", "to" or "by" a cue: "spoke with Mora", "handed to
+Mora", "approved by Mora"."""
 SIGN_OFFS = """thanks thank regards cheers best sincerely yours love cordially br kr rgds
 gruss grusse cordialement saludos saluti groeten hälsningar pozdrawiam signed from"""
 FUNCTION_WORDS = """a an the and or nor but of in on at to for from by with into onto upon as
@@ -261,7 +264,7 @@ def _piece_features(distinct: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
             "z": frequency.zipf(folded),
             "lexr": rare_lex,
             "english": folded.str.contains(ENGLISH_ENDINGS),
-            "with": folded.is_in(["with", "to", "mit", "avec", "con", "met", "med"]),
+            "with": folded.is_in(["with", "to", "by", "mit", "avec", "con", "met", "med"]),
         }
     )
     seps = {
@@ -366,7 +369,13 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         | (usable & pl.col("honorific") & (~label | listed | rare))
         | (usable & ~label & ~pl.col("camel") & rare)
         | (usable & ~label & (pl.col("cue_before") | pl.col("sign_off")) & (z < STOP_ZIPF))
-        | (usable & ~label & pl.col("cue_after") & ((z < CUE_ZIPF) | listed))
+        # At a sentence start a verb after a common word says little ("Refund approved").
+        | (
+            usable
+            & ~label
+            & pl.col("cue_after")
+            & (listed | (z < frequency.COMMON_ZIPF) | ((z < CUE_ZIPF) & ~pl.col("initial")))
+        )
     )
     # A listed given name next to a listed surname ("Anna Schmidt"): a pair, even in a label.
     candidate = usable & listed

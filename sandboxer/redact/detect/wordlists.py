@@ -102,20 +102,6 @@ def _build_names(attributes: tuple[str, ...]) -> frozenset[str]:
 
 
 @functools.cache
-def first_name_forms() -> tuple[str, ...]:
-    """First names as written (capitalised, accents kept), for the span regex."""
-    attributes = ("first_names", "first_names_male", "first_names_female")
-    words: set[str] = set()
-    for locale in NAME_LOCALES:
-        for word in _provider_words(locale, "person", attributes):
-            for part in word.split():
-                if _NAME_WORD.match(part) and part[0].isupper():
-                    words.add(part)
-    # Longest first, so "Annabelle" is tried before "Anna".
-    return tuple(sorted(words, key=lambda w: (-len(w), w)))
-
-
-@functools.cache
 def street_suffix_words() -> frozenset[str]:
     words = {fold(w) for w in STREET_SUFFIX_WORDS}
     for locale in ("en_US", "en_GB"):
