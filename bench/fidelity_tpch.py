@@ -61,6 +61,7 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     import pyarrow.parquet  # noqa: F401
 
     import sandboxer.build.builder as build_module
+    import sandboxer.build.fidelity as fidelity_module
     import sandboxer.profile.cache as profile_cache
     from sandboxer.config.models import Dataset
     from sandboxer.console import NoopConsole
@@ -79,7 +80,7 @@ def build(args: dict[str, Any], clock: Clock) -> dict[str, Any]:
     cache = store.cache_dir("profiles")
     cached_profiles = len(list(cache.glob("*.json"))) if cache and cache.is_dir() else 0
     seconds = {"fidelity": 0.0, "source_profile": 0.0}
-    build_module.measure_fidelity = _timed(build_module.measure_fidelity, seconds, "fidelity")
+    fidelity_module.measure_fidelity = _timed(fidelity_module.measure_fidelity, seconds, "fidelity")
     profile_cache.cached_source_profile = _timed(
         profile_cache.cached_source_profile, seconds, "source_profile"
     )
