@@ -408,7 +408,10 @@ def _dcr(
         if numeric:
             values = both.to_physical().cast(pl.Float64)
         else:
-            values = both.cast(pl.String).rank("dense").cast(pl.Float64)
+            from sandboxer.redact.dtypes import as_text
+
+            # as_text: lists, structs, maps and bytes have a text form too (cast has none).
+            values = as_text(both).rank("dense").cast(pl.Float64)
         array = values.fill_nan(None).to_numpy().astype(np.float64)
         head = array[: reference.height]
         if numeric and not np.isnan(head).all():

@@ -69,6 +69,13 @@ class SynthesizeStage(Stage):
             for k, t in ctx.schema.tables.items()
             if k in ctx.plan.tables
         }
+        for k, table_meta in meta.items():
+            # The Arrow types the source yields, so synthetic columns have exactly the real
+            # columns' types (lists stay lists, JSON text stays text).
+            types = _arrow_schema(ctx, k)
+            for column in table_meta["columns"]:
+                if column["name"] in types.names:
+                    column["type"] = types.field(column["name"]).type
         if self.cfg.mode is SynthesizeMode.tables:
             names = [ctx.schema.table(t).key for t in self.cfg.tables] if self.cfg.tables else None
             self.streams = generate(
@@ -163,3 +170,14 @@ class SynthesizeStage(Stage):
             "rows": dict(sorted(self.generated.items())),
             "privacy": self.privacy,
         }
+
+
+def _arrow_schema(ctx: BuildContext, key: str) -> pa.Schema:
+    """The Arrow schema of a table as the source yields it: from the subset's spilled rows, or
+    an empty read of the source when the subset selected none."""
+    import pyarrow.parquet as pq
+
+    tp = ctx.plan.tables[key]
+    if tp.rows and tp.spill:
+        return pq.read_schema(tp.spill[0])
+    return ctx.source.select(tp.table, tp.table.column_names, limit=0).schema
