@@ -39,6 +39,7 @@ def sample_tables(
 def scan_pii(samples: dict[str, pl.DataFrame], threshold: float) -> list[dict[str, Any]]:
     """One row per column: the best finding (or none), with counts as evidence."""
     from sandboxer.redact.detect import detect_frame
+    from sandboxer.redact.policy import fit_to_type
 
     rows: list[dict[str, Any]] = []
     for key, frame in sorted(samples.items()):
@@ -47,6 +48,10 @@ def scan_pii(samples: dict[str, pl.DataFrame], threshold: float) -> list[dict[st
             found = findings.get(column) or []
             best = found[0] if found else None
             pii = best is not None and best.confidence >= threshold
+            # The rule auto mode would use: the suggestion, fitted to the column's type.
+            suggested, params = "keep", dict[str, Any]()
+            if pii and best:
+                suggested, params, _ = fit_to_type(best, frame.get_column(column))
             rows.append(
                 {
                     "table": key,
@@ -55,7 +60,8 @@ def scan_pii(samples: dict[str, pl.DataFrame], threshold: float) -> list[dict[st
                     "entity": best.entity.value if best else None,
                     "confidence": round(best.confidence, 3) if best else None,
                     "source": best.source if best else None,
-                    "suggested": best.suggested_strategy if pii and best else "keep",
+                    "suggested": suggested,
+                    "params": params,
                     "json_paths": list(best.json_paths) if best else [],
                     "evidence": dict(best.evidence) if best else {},
                 }
@@ -83,13 +89,7 @@ def policy_yaml(rows: list[dict[str, Any]], source: str) -> str:
         rule: dict[str, Any] = {"strategy": row["suggested"]}
         if row["pii"] and row["entity"]:
             rule["entity"] = row["entity"]
-        if row["suggested"] == "json" and row["json_paths"]:
-            rule["paths"] = {
-                p: {"strategy": "fake", "entity": row["evidence"].get(p)}
-                if row["evidence"].get(p)
-                else "null"
-                for p in row["json_paths"]
-            }
+        rule |= row.get("params") or {}
         comment = ""
         if row["entity"]:
             ev = ", ".join(
