@@ -398,8 +398,7 @@ def test_find_spans_counts_each_entity_per_row() -> None:
     assert rows[1]["credit_card"] == 1 and rows[1]["iban"] == 1
     assert rows[2]["national_id"] == 1 and rows[2]["ip_address"] == 2
     assert rows[3]["person_name"] == 2
-    # "Luhn" is capitalised and in no word-frequency list: it reads as a name (it is one).
-    assert rows[4]["person_name"] == 1 and sum(rows[4].values()) == 1
+    assert sum(rows[4].values()) == 0
     assert sum(rows[5].values()) == 0
 
 

@@ -10,15 +10,15 @@ last kind, nor invented, foreign or misspelt names of the first two. Two mechani
    case, word-bounded. Common tokens of those values ("John", "Baker") are treated as names
    when capitalised next to another name, like given names and surnames of the name lists.
 2. **Recognition without lists, in the spirit of Philter** (Norgeot et al., 2020: an allowlist
-   of safe words, everything else is suspect): a capitalised word that is not a common word in
-   any of the name locales' languages (``frequency.zipf``) is a name. Common capitalised words
-   are names only with a cue: an honorific before ("Mr", "Dr", "Frau"), a relation or verb
-   before ("daughter", "called", "spoke with"), a verb or "family" after ("said", "wrote"),
-   a possessive, a sign-off at the end ("Thanks, Mora"), or a neighbouring name ("Mora
-   Quennell", "Quennell, Mora"). Sentence starts need no special case: a common word there is
-   simply not rare, and rare words are names wherever they stand. A text written in Title
-   Case (a catalogue title, a heading) gives capitalisation no meaning: there only the
-   dataset's originals, honorifics and pairs of listed names count.
+   of safe words, everything else is suspect): a capitalised word that is in no word-frequency
+   list of the name locales' languages (``frequency.zipf`` below ``NAME_ZIPF``) is a name.
+   Words that are in the lists are names only with a cue: an honorific before ("Mr", "Dr",
+   "Frau"), a relation or verb before ("daughter", "called", "spoke with", "approved by"), a
+   verb or "family" after ("said", "wrote"), a possessive, a sign-off at the end ("Thanks,
+   Mora"), or a neighbouring name ("Mora Quennell", "Quennell, Mora", a listed given name
+   before a listed surname). A label (every content word capitalised: a catalogue title, a
+   product, a country) gives capitalisation no meaning: there only the dataset's originals,
+   honorifics and pairs of listed names count.
 
 How, vectorised: each text is cut into alternating pieces, words and separators
 (``str.extract_all``), the pieces of all candidate rows are exploded into one frame, the rules
@@ -60,14 +60,13 @@ cue words themselves; rarer listed names ("John" 5.4) still are, next to another
 CUE_ZIPF = 5.0
 """A common capitalised word next to a name, or before a verb cue, is a name below this
 ("Mora Quennell": mora is 4.7), but not "Yesterday" (4.9 and a stop word) or "Customer"."""
-INITIAL_ZIPF = frequency.MIN_ZIPF
-"""At a sentence start, where every word is capitalised, a word is a name when it is in no
-frequency list at all (below this), or rare without an English derivational ending
-(``ENGLISH_ENDINGS``): "Quennell" and "Wojtaszek" are names there, "Switchable" is not."""
-ENGLISH_ENDINGS = (
-    r"(?:able|ible|ed|ing|ic|ical|ive|al|ous|ful|less|ness|ment|tion|sion|ity|ize|ise|ized"
-    r"|ised|izing|ising|ly|ism|ist|istic|ship|ware|wise|ward|ery)$"
-)
+NAME_ZIPF = frequency.MIN_ZIPF
+"""Without a cue, a capitalised word is a name when it is in no frequency list at all (below
+this in every language): "Quennell" and invented names are, and so are "Valgrind" or "Dpkg";
+rare words that are in the lists are not ("Tiresias" 2.2 in TPC-H comments, "Kerberos" 2.1,
+"Switchable" 2.1), nor are rare real surnames ("Wojtaszek" 2.4) unless a cue, a listed given
+name or the dataset's own values point at them. ``frequency.COMMON_ZIPF`` (3) is what makes a
+word of the dataset's values identifying; this lower bar is for words that come from nowhere."""
 MIN_LEXICON_CHARS = 3
 """Tokens of originals shorter than this ("de", "li") are left to recognition."""
 
@@ -263,7 +262,6 @@ def _piece_features(distinct: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
             "fl": flags,
             "z": frequency.zipf(folded),
             "lexr": rare_lex,
-            "english": folded.str.contains(ENGLISH_ENDINGS),
             "with": folded.is_in(["with", "to", "by", "mit", "avec", "con", "met", "med"]),
         }
     )
@@ -287,7 +285,6 @@ def _piece_features(distinct: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
             fl=pl.col("fl").fill_null(0),
             z=pl.col("z").fill_null(0.0),
             lexr=pl.col("lexr").fill_null(False),
-            english=pl.col("english").fill_null(False),
             with_=pl.col("with").fill_null(False),
             cap=w & p.str.contains(CAPITALISED),
             lower=w & p.str.contains(r"^\p{Ll}\p{L}"),
@@ -357,11 +354,7 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         & ((has(SIGN_OFF, "prev_fl") & pl.col("prev_s_sign")) | pl.col("prev_s_break")),
     )
     usable = pl.col("cap") & ~pl.col("stop") & (pl.col("len") >= 2)
-    rare = (
-        pl.when(pl.col("initial"))
-        .then((z < INITIAL_ZIPF) | ((z < frequency.COMMON_ZIPF) & ~pl.col("english")))
-        .otherwise(z < frequency.COMMON_ZIPF)
-    )
+    rare = z < NAME_ZIPF
     f = f.with_columns(usable=usable, rare=rare)
     usable, rare, label, listed = (pl.col(c) for c in ("usable", "rare", "label", "listed"))
     strong = (
@@ -392,8 +385,17 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         & has(FIRST, "prev_fl")
         & pl.col("prev_s_title")
     )
+    # After a listed given name, any capitalised word that is not very common: "Ada Ostrava".
+    after_first = (
+        usable
+        & ~label
+        & (z < CUE_ZIPF)
+        & near("candidate", 2, False)
+        & has(FIRST, "prev_fl")
+        & pl.col("prev_s_title")
+    )
     f = f.with_columns(candidate=candidate).with_columns(
-        name=(strong | pair).fill_null(False),
+        name=(strong | pair | after_first).fill_null(False),
         pull=usable & ~label & ((z < CUE_ZIPF) | listed),
     )
     # Neighbours of names, twice (three-word names): "Mora Quennell", "Quennell, Mora".
