@@ -205,6 +205,8 @@ class Context:
             key = load_key(
                 env=dataset.redact.key_env,
                 file=dataset.redact.key_file,
+                command=dataset.redact.key_command,
+                timeout=dataset.redact.key_command_timeout,
                 base=self.project_dir,
                 throwaway=throwaway_key,
             )

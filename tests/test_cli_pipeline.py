@@ -46,8 +46,8 @@ def shop_project(tmp_path: Path) -> Path:
     return project
 
 
-def run(project: Path, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "SANDBOXER_REDACTION_KEY": KEY}
+def run(project: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    env = {**os.environ, "SANDBOXER_REDACTION_KEY": KEY, **(env or {})}
     out = subprocess.run(
         [sys.executable, "-m", "sandboxer", "--config", str(project / "sandboxer.yaml"), *args],
         capture_output=True,
@@ -152,3 +152,45 @@ def test_run_failure_names_the_step(shop_project: Path) -> None:
     (shop_project / MART).write_text("SELECT * FROM no_such_table;\n")
     code, _, err = run(shop_project, "run")
     assert code == 1 and "marts" in err
+
+
+def test_key_rotation_flags_baselines_and_sandboxes_of_the_old_key(shop_project: Path) -> None:
+    # Key 1: a baseline and a sandbox on its snapshot.
+    code, out, err = run(shop_project, "--json", "baseline", "capture", "--ref", "HEAD")
+    assert code == 0, err
+    old = json.loads(out.strip().splitlines()[-1])
+    code, _, err = run(shop_project, "create", "sb", "--dataset", "shop")
+    assert code == 0, err
+    # Rotate: a build with a new key records the new fingerprint.
+    new_key = KEY + "-rotated"
+    code, out, err = run(
+        shop_project, "--json", "data", "build", env={"SANDBOXER_REDACTION_KEY": new_key}
+    )
+    assert code == 0, err
+    built = json.loads(out.strip().splitlines()[-1])
+    code, out, _ = run(shop_project, "--json", "data", "show", built["id"])
+    assert new_key not in out
+    try:
+        # The sandbox still holds the old key's pseudonyms: status and list say so.
+        code, out, err = run(shop_project, "status", "sb")
+        assert code == 0 and "older key" in err and "sandboxer create sb --dataset shop" in err
+        assert old["snapshot_id"] in err
+        code, out, err = run(shop_project, "list")
+        assert code == 0 and "(older key)" in out and "older key" in err
+        # `test` against the old baseline warns that keyed outputs will drift.
+        code, out, err = run(
+            shop_project, "--json", "test", "--baseline", old["id"],
+            env={"SANDBOXER_REDACTION_KEY": new_key},
+        )  # fmt: skip
+        assert code in (0, 1), err
+        assert "Pseudonyms differ between keys" in err and old["id"] in err
+        outcome = json.loads(out.strip().splitlines()[-1])
+        assert outcome["warnings"] and built["id"] in outcome["warnings"][0]
+        # After recreating the sandbox nothing is flagged; the keys never reach the output.
+        code, _, err = run(shop_project, "create", "sb", "--dataset", "shop", "--replace")
+        assert code == 0, err
+        code, out, err = run(shop_project, "status", "sb")
+        assert code == 0 and "older key" not in err and built["id"] in out
+        assert KEY not in out + err and new_key not in out + err
+    finally:
+        run(shop_project, "destroy", "sb")

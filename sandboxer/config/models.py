@@ -150,6 +150,11 @@ class Redact(Strict):
     """Environment variable holding the secret key (at least 16 characters)."""
     key_file: str | None = None
     """Or a file holding it (relative to the config file)."""
+    key_command: str | list[str] | None = None
+    """Or a command that prints it (a secret manager's CLI), run without a shell: a string is
+    split into words as a shell would, with no expansion; its standard output is the key."""
+    key_command_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """Seconds the key command may take."""
     locale: str = "en_US"
     policy_file: str | None = None
     """A reviewed policy written by ``data scan --pii --write-policy`` (same shape as
@@ -161,6 +166,22 @@ class Redact(Strict):
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
     """Detection confidence from which a column is treated as PII."""
     gate: Gate = Field(default_factory=Gate)
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> Redact:
+        given = [
+            name
+            for name in ("key_env", "key_file", "key_command")
+            if name in self.model_fields_set and getattr(self, name) is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"set one redaction key source, not {' and '.join(given)} "
+                "(the environment variable, the file or the command)"
+            )
+        if isinstance(self.key_command, list) and not all(self.key_command):
+            raise ValueError("key_command: every argument must be a non-empty string")
+        return self
 
 
 class Fidelity(Strict):

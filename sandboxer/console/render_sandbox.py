@@ -24,6 +24,8 @@ class SandboxRenderers(Output):
         self.info(f"Sandbox `{info.name}` {verb}: {info.state} on {info.backend}{iso}")
         if info.snapshot_id:
             self.info(f"  dataset   {info.dataset or '-'} (snapshot {info.snapshot_id})")
+        if info.key_notice:
+            self.warn(f"sandbox `{info.name}` holds an older key's pseudonyms: {info.key_notice}")
         if info.template:
             self.info(f"  template  {info.template}")
         for engine, conn in sorted(info.connections.items()):
@@ -54,12 +56,15 @@ class SandboxRenderers(Output):
                     i.state,
                     i.backend + ("" if i.isolated else " (not isolated)"),
                     i.template or "-",
-                    i.snapshot_id or "-",
+                    (i.snapshot_id or "-") + (" (older key)" if i.key_notice else ""),
                     i.created_at or "-",
                 ]
                 for i in infos
             ],
         )
+        for i in infos:
+            if i.key_notice:
+                self.warn(f"sandbox `{i.name}` holds an older key's pseudonyms: {i.key_notice}")
         if not infos:
             self.info("No sandboxes. Create one with `sandboxer create NAME`.")
 

@@ -38,11 +38,14 @@ class TestOutcome:
     compare: dict[str, Any] | None = None
     reports: dict[str, str] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What deserves attention without failing the test (a baseline of another key)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
             "reasons": self.reasons,
+            "warnings": self.warnings,
             "run": self.run,
             "tests": self.tests,
             "compare": self.compare,
@@ -246,7 +249,21 @@ class Flow:
         snapshot_id: str | None = None,
     ) -> Any:
         """Compare the outputs of the run in ``run_dir`` with ``baseline`` (default: the newest
-        for ``snapshot_id``, itself by default the snapshot the run used)."""
+        for ``snapshot_id``, itself by default the snapshot the run used). Warns when the
+        baseline was captured on a snapshot redacted with another key."""
+        return self._compare(run_dir, baseline=baseline, samples=samples, snapshot_id=snapshot_id)[
+            0
+        ]
+
+    def _compare(
+        self,
+        run_dir: Path,
+        *,
+        baseline: str | None,
+        samples: int,
+        snapshot_id: str | None,
+    ) -> tuple[Any, str | None]:
+        """The comparison, and the key-drift warning it printed (None when there is none)."""
         from sandboxer.compare import compare_outputs
 
         if snapshot_id is None:
@@ -258,11 +275,14 @@ class Flow:
             raise SandboxerError(
                 f"Baseline {base.id} is corrupt: {problems[0]}", hint="Capture it again."
             )
+        drift = self.key_drift(base, snapshot_id)
+        if drift:
+            self.console.warn(drift)
         outputs = {
             name: (list(out.key) if out.key else None, out.compare)
             for name, out in pipeline.outputs.items()
         }
-        return compare_outputs(
+        compared = compare_outputs(
             base.outputs_dir,
             run_dir / "outputs",
             outputs,
@@ -270,6 +290,51 @@ class Flow:
             baseline_id=base.id,
             run_id=run_dir.name,
         )
+        return compared, drift
+
+    def key_drift(self, base: BaselineInfo, snapshot_id: str | None) -> str | None:
+        """Why ``base`` may not match runs on ``snapshot_id``: it was captured on a snapshot
+        redacted with another key (or none), so every keyed output differs. None when the keys
+        agree, or when there is no way to tell."""
+        from sandboxer.redact.secret_key import snapshot_fingerprint
+
+        captured_on = base.manifest.snapshot_id
+        if not snapshot_id or not captured_on or captured_on == snapshot_id:
+            return None
+        tested = self._stored_snapshot(snapshot_id)
+        if tested is None:
+            return None
+        tested_fp = snapshot_fingerprint(tested.manifest)
+        now = f"key {tested_fp}" if tested_fp else "no redaction"
+        captured = self._stored_snapshot(captured_on)
+        consequence = (
+            "Pseudonyms differ between keys, so outputs that carry keyed values (ids, names, "
+            "hashes) drift from the baseline. Recapture it on this snapshot: "
+            "sandboxer baseline capture --ref main"
+        )
+        if captured is None:
+            if tested_fp is None:
+                return None
+            return (
+                f"baseline {base.id} was captured on snapshot {captured_on}, which is no longer "
+                f"in the store: its redaction key cannot be checked against {now} of snapshot "
+                f"{snapshot_id}. If the key changed since, it will not match. {consequence}"
+            )
+        captured_fp = snapshot_fingerprint(captured.manifest)
+        if captured_fp == tested_fp:
+            return None
+        then = f"key {captured_fp}" if captured_fp else "no redaction"
+        return (
+            f"baseline {base.id} was captured on snapshot {captured_on} ({then}), and snapshot "
+            f"{snapshot_id} has {now}. {consequence}"
+        )
+
+    def _stored_snapshot(self, snapshot_id: str) -> Any:
+        """The snapshot if the store still has it, else None."""
+        try:
+            return self.store.resolve(snapshot_id)
+        except SandboxerError:
+            return None
 
     def latest_run(self) -> Path:
         runs = sorted(
@@ -341,7 +406,7 @@ class Flow:
                 f"test {t['name']} failed"
                 + (f" ({t['failing_rows']} rows)" if t.get("failing_rows") else "")
             )
-        compared = self.compare(
+        compared, drift = self._compare(
             run_dir, baseline=baseline, samples=samples, snapshot_id=snapshot.id
         )
         render_terminal(compared, console)
@@ -355,6 +420,7 @@ class Flow:
             compared.to_json(),
             {k: str(v) for k, v in reports.items()},
             reasons,
+            [drift] if drift else [],
         )
 
 

@@ -57,6 +57,10 @@ class SandboxInfo:
     """Container ids, network, volume names; for people and tests."""
     load: dict[str, Any] = field(default_factory=dict)
     """Data load report: per table rows loaded vs manifest, checksum check, seconds."""
+    key_fingerprint: str | None = None
+    """Fingerprint of the redaction key of the loaded snapshot (set by ``list``/``status``)."""
+    key_notice: str | None = None
+    """Set when the dataset's latest snapshot was redacted with another key: what to do."""
 
     @classmethod
     def from_state(

@@ -114,10 +114,43 @@ class Sandboxes:
                 b, console=self.console, store_root=str(self.store.root)
             ).list(self.project):
                 infos.setdefault(info.name, info)
-        return sorted(infos.values(), key=lambda i: i.name)
+        return sorted((self._key_check(i) for i in infos.values()), key=lambda i: i.name)
 
     def status(self, name: str) -> SandboxInfo:
-        return self._backend_of(name).status(name, self.project)
+        return self._key_check(self._backend_of(name).status(name, self.project))
+
+    def _key_check(self, info: SandboxInfo) -> SandboxInfo:
+        """``info`` with the key fingerprint of its snapshot, and a notice when the dataset's
+        latest snapshot was redacted with another key (the sandbox holds older pseudonyms)."""
+        import dataclasses
+
+        from sandboxer.redact.secret_key import snapshot_fingerprint
+
+        loaded = self._stored_snapshot(info.snapshot_id)
+        if loaded is None:
+            return info
+        fp = snapshot_fingerprint(loaded.manifest)
+        notice = None
+        latest_id = self.store.latest(loaded.dataset)
+        latest = self._stored_snapshot(latest_id) if latest_id != loaded.id else None
+        latest_fp = snapshot_fingerprint(latest.manifest) if latest else None
+        if latest is not None and fp and latest_fp and latest_fp != fp:
+            notice = (
+                f"loaded from snapshot {loaded.id}, redacted with key {fp}; the latest snapshot "
+                f"of `{loaded.dataset}` ({latest.id}) uses key {latest_fp}, so its pseudonyms "
+                f"differ. Recreate it: sandboxer create {info.name} --dataset "
+                f"{loaded.dataset} --replace"
+            )
+        return dataclasses.replace(info, key_fingerprint=fp, key_notice=notice)
+
+    def _stored_snapshot(self, snapshot_id: str | None) -> SnapshotInfo | None:
+        """The snapshot if the store still has it (``gc`` may have removed it)."""
+        if not snapshot_id:
+            return None
+        try:
+            return self.store.resolve(snapshot_id)
+        except SandboxerError:
+            return None
 
     def exec(self, name: str, command: Sequence[str], *, interactive: bool = False) -> int:
         return self._backend_of(name).exec(name, self.project, command, interactive=interactive)
