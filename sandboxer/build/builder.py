@@ -201,6 +201,8 @@ def build_snapshot(
                     (staged / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
                 except OSError as e:
                     raise store_error(store, e, dataset_name) from e
+                for stage in stages:
+                    stage.check_file(staged / MANIFEST)
                 info = store.publish(staged, sid, dataset_name)
     console.step(f"Published snapshot {info.id} of `{dataset_name}`")
     return info

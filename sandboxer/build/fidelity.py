@@ -28,10 +28,14 @@ def fidelity_section(
 ) -> dict[str, Any]:
     """The manifest's ``fidelity``: the report, or ``{"error"}`` when it could not be measured
     (a report, not the product: the snapshot is sound without it)."""
+    from sandboxer.redact.gate import LeakError
+
     console.step("Measuring fidelity against a profile of the source")
     cache = store.cache_dir("profiles") if dataset.fidelity.cache else None
     try:
         report = measure_fidelity(source, schema, dataset, files, tables, stages, cache)
+    except LeakError:
+        raise  # the cache would have held production values: the build is refused
     except SandboxerError as e:
         console.warn(f"Fidelity was not measured: {e.message}")
         return {"error": e.message}
@@ -80,6 +84,9 @@ def measure_fidelity(
         pii_columns=pii,
         detect=False,
         settings=settings,
+        check=(lambda path: _check_file(stages, path))
+        if any(s.checks_files for s in stages)
+        else None,
     )
     candidate = profile_frames(
         {k: pl.scan_parquet(p) for k, p in files.items()},
@@ -91,3 +98,9 @@ def measure_fidelity(
     report: dict[str, Any] = fidelity(reference, candidate)
     report["reference"] = {**provenance, "sample_rows": dataset.fidelity.sample_rows}
     return report
+
+
+def _check_file(stages: Sequence[Stage], path: Path) -> None:
+    """Every stage's check of a file about to be kept under the store (the leak gate)."""
+    for stage in stages:
+        stage.check_file(path)

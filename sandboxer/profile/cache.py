@@ -9,18 +9,25 @@ taken. A later build reuses it only when the token is the same now: the files' s
 modification times (files, DuckDB, SQLite) or the tables' change counters (PostgreSQL). A
 source that cannot tell (``state()`` is None) is profiled on every build.
 
-A cached profile holds what ``data profile`` shows (no value of a personal column) and is
+A cached profile holds what ``data profile`` shows (no value of a personal column: the
+build's personal columns are decided on the source's values, so a column the subset left
+empty is personal too) and goes through the leak gate before it is kept: ``check`` (the
+build's stages' ``check_file``) searches the written file for every original of the dataset
+and refuses it, the entry never becoming visible. An entry records that it was checked
+(``"gate": true``); one that was not (an older sandboxer's, a build without redaction) is
+never reused by a redacted build, and ``data gc`` removes it (``snapshot.store``). Entries are
 written atomically; an unreadable one counts as missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,10 +79,15 @@ def cached_source_profile(
     pii_columns: Iterable[tuple[str, str]] = (),
     detect: bool = True,
     settings: ProfileSettings = DEFAULTS,
+    check: Callable[[Path], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The profile of an open source, from ``directory`` when a profile taken in the same
     source state is there, else freshly taken (and stored). Returns ``(profile, reference)``;
-    ``reference`` says when the profile was taken and whether it came from the cache."""
+    ``reference`` says when the profile was taken and whether it came from the cache.
+
+    ``check`` is called on the written entry before it is kept (the leak gate); what it
+    raises propagates, and the entry is removed. With ``check``, only entries that were
+    checked are reused."""
     pii = sorted(set(pii_columns))
     state = source.state(schema) if directory is not None else None
     path = None
@@ -91,7 +103,9 @@ def cached_source_profile(
         )
         path = directory / f"{key}.json"
         entry = _read(path)
-        if entry is not None and entry.get("state") == state:
+        reusable = entry is not None and (check is None or entry.get("gate") is True)
+        if reusable and entry is not None and entry.get("state") == state:
+            _touch(path)
             return entry["profile"], {"profiled_at": entry["profiled_at"], "cached": True}
     profiled_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     profile = profile_source(
@@ -104,7 +118,8 @@ def cached_source_profile(
         settings=settings,
     )
     if path is not None:
-        _write(path, {"state": state, "profiled_at": profiled_at, "profile": profile})
+        entry = {"state": state, "profiled_at": profiled_at, "profile": profile}
+        _write(path, entry | {"gate": check is not None}, check)
     return profile, {"profiled_at": profiled_at, "cached": False}
 
 
@@ -123,13 +138,27 @@ def _read(path: Path) -> dict[str, Any] | None:
     return entry if ok else None
 
 
-def _write(path: Path, entry: dict[str, Any]) -> None:
-    """Atomically; a cache that cannot be written is only a slower next build."""
+def _touch(path: Path) -> None:
+    """Mark an entry as used now: ``data gc`` removes entries unused for a while."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _write(path: Path, entry: dict[str, Any], check: Callable[[Path], None] | None) -> None:
+    """Atomically, once ``check`` has passed on the written file; a cache that cannot be
+    written is only a slower next build, a refused one is removed and the refusal raised."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(entry, f, sort_keys=True, default=str)
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
     except OSError:
         tmp.unlink(missing_ok=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        # An older entry under the same key holds the same profile: it goes too.
+        path.unlink(missing_ok=True)
+        raise

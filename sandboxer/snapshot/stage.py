@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sandboxer.sources.schema import Schema, Table
 
@@ -42,6 +42,8 @@ class Stage:
     """A transformation of every table's rows between extraction and writing."""
 
     name = "stage"
+    checks_files: ClassVar[bool] = False
+    """True when ``check_file`` searches files for production values (the leak gate)."""
 
     def start(self, ctx: BuildContext) -> None:
         """Called once before the first table."""
@@ -54,6 +56,10 @@ class Stage:
     def check_output(self, files: dict[str, Path]) -> None:
         """Called after every table is written and before publishing; raise a
         SandboxerError to refuse publication (e.g. the redaction leak gate)."""
+
+    def check_file(self, path: Path) -> None:
+        """Called on every other file the build writes under the store (the manifest, a
+        cached source profile) before it is kept; raise a SandboxerError to refuse it."""
 
     def report(self) -> dict[str, Any] | None:
         """What the manifest records about this stage (counts, never values)."""

@@ -11,7 +11,9 @@ Layout of the local store (default ``.sandboxer/`` beside sandboxer.yaml), named
     locks/<dataset>.lock             held by the running build of that dataset
     baselines/<id>/baseline.json     a baseline (``snapshot.baselines``), published like a snapshot
     runs/<run-id>/run.json           a pipeline run (``pipeline.runner``)
-    cache/<name>/                    derived data kept between builds (source profiles)
+    cache/<name>/                    derived data kept between builds (source profiles):
+                                     JSON entries, each with ``"gate": true`` once the
+                                     leak gate has checked it (``data gc`` prunes the rest)
     sandboxes/<project>/             sandbox state files (``sandbox.state``)
 
 A build writes into a staging directory inside the store, fsyncs every file, then renames the
@@ -42,6 +44,8 @@ from sandboxer.errors import StoreError, did_you_mean
 from sandboxer.snapshot.manifest import ManifestError, SnapshotManifest, UnsupportedFormat
 
 MANIFEST = "manifest.json"
+CACHE_UNUSED_DAYS = 30
+"""``data gc`` removes cache entries that no build has read or written for this long."""
 
 
 @dataclass(frozen=True)
@@ -389,9 +393,38 @@ class LocalStore(Store):
                 if self.latest(ref.stem) is None:
                     ref.unlink()
                     removed.append(str(ref.relative_to(self.root)))
-        # Half-written cache entries of killed builds (a live build renames its own at once).
-        for partial in sorted(self.layout.cache.glob("*/.*.tmp")):
-            if time.time() - partial.stat().st_mtime > 3600:
-                partial.unlink(missing_ok=True)
-                removed.append(str(partial.relative_to(self.root)))
+        removed += self._gc_cache()
         return removed
+
+    def _gc_cache(self) -> builtins.list[str]:
+        """Cache entries that are half-written (a killed build; a live one renames its own at
+        once), unused for ``CACHE_UNUSED_DAYS``, or not checked by the leak gate (written by
+        an older sandboxer, or by a build without redaction: they may hold production
+        values)."""
+        removed: builtins.list[str] = []
+        now = time.time()
+        for entry in sorted(self.layout.cache.glob("*/*")):
+            if not entry.is_file():
+                continue
+            try:
+                age = now - entry.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if entry.name.startswith("."):
+                stale = entry.name.endswith(".tmp") and age > 3600
+            else:
+                stale = age > CACHE_UNUSED_DAYS * 86_400 or not _gate_checked(entry)
+            if stale:
+                entry.unlink(missing_ok=True)
+                removed.append(str(entry.relative_to(self.root)))
+        return removed
+
+
+def _gate_checked(path: Path) -> bool:
+    """Whether a cache entry records that the leak gate checked it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(entry, dict) and entry.get("gate") is True

@@ -223,7 +223,8 @@ def test_gc_removes_stale_partial_cache_entries_only(tmp_path: Path) -> None:
     stale = profiles / ".abc.json.1a2b3c4d.tmp"
     fresh = profiles / ".abc.json.5e6f7a8b.tmp"  # a live build is about to rename it
     for path in (kept, stale, fresh):
-        path.write_text("{}")
+        # A complete entry the leak gate checked (entries it did not check are pruned).
+        path.write_text('{"gate": true}')
     hours_ago = time.time() - 7200
     os.utime(stale, (hours_ago, hours_ago))
     assert store.gc() == ["cache/profiles/.abc.json.1a2b3c4d.tmp"]
