@@ -291,7 +291,8 @@ def _leaf_values(sample: pl.Series) -> pl.Series:
 
 def _json_leaf_rules(finding: Finding, sample: pl.Series) -> tuple[dict[str, Any], int]:
     """Per detected path, the entity's own strategy where it works on the leaves, else
-    ``hash``; paths of JSON text whose leaves are not all strings are skipped (counted)."""
+    ``hash``; paths of JSON text with leaves the json strategy cannot rewrite (objects,
+    booleans, numbers under `*`) are skipped (counted)."""
     import polars as pl
 
     from sandboxer.redact.dtypes import TextDates, parse_path
@@ -315,10 +316,14 @@ def _json_leaf_rules(finding: Finding, sample: pl.Series) -> tuple[dict[str, Any
             strategy = "hash"
         if docs.dtype == pl.String:
             leaves = json_leaves(docs, path)
-            if leaves.filter(~pl.col("t").is_in(["VARCHAR", "NULL"])).height:
+            steps = parse_path(path)
+            numbers = ["BIGINT", "UBIGINT", "DOUBLE"]
+            if steps is None or any(s in ("*", "[*]") for s in steps):
+                numbers = []  # numbers are patched at key paths only
+            if leaves.filter(~pl.col("t").is_in(["VARCHAR", "NULL", *numbers])).height:
                 skipped += 1
                 continue
-            found = [leaves.get_column("leaf")]
+            found = [leaves.filter(pl.col("t") != "NULL").get_column("leaf")]
         else:
             steps = parse_path(path)
             found = _path_values(docs, steps) if steps is not None else []

@@ -777,6 +777,23 @@ def json_leaves(docs: pl.Series, path: str) -> pl.DataFrame:
         con.close()
 
 
+_JSON_NUMBERS = ("BIGINT", "UBIGINT", "DOUBLE")
+"""DuckDB's json_type of number leaves."""
+
+
+def _json_strings(values: pl.Series) -> pl.Series:
+    """Each value as a JSON string literal (quotes and escapes), vectorised by polars."""
+    import polars as pl
+
+    return (
+        pl.DataFrame({"s": values})
+        .select(pl.struct("s").struct.json_encode())
+        .to_series()
+        .str.slice(5)
+        .str.head(-1)
+    )
+
+
 def _redact_leaf(values: pl.Series, *, leaf: JsonLeaf, ctx: RedactionContext) -> pl.Series:
     return apply(leaf.strategy, values, ctx, leaf.params)
 
@@ -823,15 +840,20 @@ class JsonParams(_Params):
 
 
 class Json(Strategy):
-    """Redact string leaves at JSON paths, everything else in the document byte for byte.
+    """Redact the leaves at JSON paths and keep the rest of each document (byte for byte, but
+    for documents whose numbers were patched).
 
     How: DuckDB extracts the leaves (``json_extract_string``; a ``[*]`` path yields every array
     item), the leaf strategy redacts them as one column (so a leaf email fakes exactly like an
     email column), and each document gets ``replace(doc, to_json(old), to_json(new))`` in DuckDB,
-    once per leaf index. Limits: only string leaves are redacted (other types at a configured path
-    raise); a redacted string is replaced wherever it occurs as a whole JSON string in the same
-    document (also at other paths); documents must be valid JSON; a leaf written with escapes that
-    DuckDB would write differently (``\\u00e9`` for ``é``) is caught by a re-check and raises.
+    once per leaf index. Numbers at paths of keys (no ``*``) are redacted as their text and
+    written back by JSON merge patch (``_patch_numbers``). Limits: other leaves at a configured
+    path (objects, booleans, numbers under ``*``) raise; a redacted string is replaced wherever
+    it occurs as a whole JSON string in the same document (also at other paths); values that are
+    not JSON raise, or are scrubbed as free text with ``not_json: scrub_text``; a leaf written
+    with escapes that DuckDB would write differently (``\\u00e9`` for ``é``) is caught by a
+    re-check and raises. Struct and map columns are followed path by path in polars instead
+    (``_nested``): their leaves are typed, and redacted by the leaf strategy as such.
     """
 
     name = "json"
@@ -900,12 +922,14 @@ class Json(Strategy):
         try:
             con.register("src", pl.DataFrame({"rid": range(len(series)), "doc": series}).to_arrow())
             pairs = []
+            numbers: list[tuple[list[str], pl.DataFrame]] = []
             for path, leaf in params.paths.items():
                 leaf = leaf if isinstance(leaf, JsonLeaf) else JsonLeaf(strategy=leaf)
                 found = self._leaves(con, path)
-                bad = found.filter(
-                    ~pl.col("t").is_in(["VARCHAR", "NULL"]) & pl.col("t").is_not_null()
-                )
+                steps = dtypes.parse_path(path)
+                patchable = steps is not None and not any(s in ("*", "[*]") for s in steps)
+                scalar = ["VARCHAR", "NULL", *(_JSON_NUMBERS if patchable else [])]
+                bad = found.filter(~pl.col("t").is_in(scalar) & pl.col("t").is_not_null())
                 leaf_ctx = RedactionContext(
                     key=ctx.key, entity=leaf.entity or ctx.entity, locale=ctx.locale,
                     table=ctx.table, column=f"{ctx.column}{path[1:]}",
@@ -915,19 +939,29 @@ class Json(Strategy):
                 if bad.height:
                     raise _fail(
                         ctx,
-                        f"{bad.height} leaves at JSON path `{path}` are not strings",
-                        hint="Only string leaves of JSON text can be redacted: point the path "
-                        "at strings, or redact the whole column, e.g. "
-                        f"{rule_yaml(ctx, 'null')} in sandboxer.yaml (under the dataset).",
+                        f"{bad.height} leaves at JSON path `{path}` are not strings"
+                        + ("" if patchable else " or numbers under a key path"),
+                        hint="Only strings (anywhere) and numbers (at paths of keys, without "
+                        "`*`) of JSON text can be redacted: point the path at them, or redact "
+                        f"the whole column, e.g. {rule_yaml(ctx, 'null')} in sandboxer.yaml "
+                        "(under the dataset).",
                     )
-                found = found.filter(pl.col("t") == "VARCHAR")
+                # Numbers are redacted as their text, and written back by JSON merge patch.
+                found = found.filter(pl.col("t").is_in(["VARCHAR", *_JSON_NUMBERS]))
                 new = apply(leaf.strategy, found["leaf"], leaf_ctx, leaf.params)
-                pairs.append(found.select("rid", "leaf").with_columns(new=new.cast(pl.String)))
+                found = found.with_columns(new=new.cast(pl.String))
+                text = found.filter(pl.col("t") == "VARCHAR")
+                pairs.append(text.select("rid", "leaf", "new"))
+                number = found.filter(pl.col("t") != "VARCHAR")
+                if number.height and steps is not None:
+                    numbers.append((steps, number))
             if not pairs:
                 return series
             out = self._replace(
                 con, pl.concat(pairs).filter(pl.col("leaf") != pl.col("new").fill_null("\0"))
             )
+            if numbers:
+                out = self._patch_numbers(con, out, numbers)
             for path in params.paths:
                 con.register("src", pl.DataFrame({"rid": range(len(out)), "doc": out}).to_arrow())
                 left = (
@@ -959,6 +993,47 @@ class Json(Strategy):
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame.filter(pl.col("leaf").is_not_null() | pl.col("t").is_not_null())
+
+    @staticmethod
+    def _patch_numbers(
+        con: Any, docs: pl.Series, numbers: list[tuple[list[str], pl.DataFrame]]
+    ) -> pl.Series:
+        """Numbers at key paths replaced by JSON merge patch (RFC 7396), one path at a time.
+
+        A new value that is still a JSON number is written as a number, anything else (a hash,
+        a fake with a leading zero) as a string, and a null removes the key (merge patch
+        semantics). Patched documents are written back by DuckDB: valid JSON with the same
+        content, keys possibly reordered, whitespace dropped.
+        """
+        import json
+
+        import polars as pl
+
+        out = docs
+        for steps, found in numbers:
+            value = (
+                pl.when(pl.col("new").is_null())
+                .then(pl.lit("null"))
+                .when(
+                    pl.col("new").str.contains(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+                )
+                .then(pl.col("new"))
+                .otherwise(pl.col("new").map_batches(_json_strings, return_dtype=pl.String))
+            )
+            opening = "".join("{" + json.dumps(step) + ":" for step in steps)
+            patch = found.select(
+                "rid",
+                pl.concat_str([pl.lit(opening), value, pl.lit("}" * len(steps))]).alias("patch"),
+            ).unique("rid", keep="first")
+            con.register("src", pl.DataFrame({"rid": range(len(out)), "doc": out}).to_arrow())
+            con.register("patches", patch.to_arrow())
+            table = con.sql(
+                "SELECT CASE WHEN p.patch IS NULL THEN s.doc "
+                "ELSE json_merge_patch(s.doc, p.patch)::VARCHAR END AS doc "
+                "FROM src s LEFT JOIN patches p ON p.rid = s.rid ORDER BY s.rid"
+            ).to_arrow_table()
+            out = pl.Series(docs.name, table.column(0), dtype=pl.String)
+        return out
 
     @staticmethod
     def _replace(con: Any, pairs: pl.DataFrame) -> pl.Series:

@@ -428,7 +428,7 @@ def test_json_paths() -> None:
     nulled = json.loads(apply("json", docs, ctx(), {"paths": {"$.contact.email": "null"}})[0])
     assert nulled["contact"]["email"] is None
     with pytest.raises(SandboxerError, match="not strings"):
-        apply("json", docs, ctx(), {"paths": {"$.contact.n": "hash"}})
+        apply("json", docs, ctx(), {"paths": {"$.items": "hash"}})  # an array, not a leaf
     with pytest.raises(SandboxerError, match="not valid JSON"):
         apply("json", pl.Series("c", ["{oops"]), ctx(), {"paths": {"$.a": "null"}})
     with pytest.raises(ConfigError, match="leaf strategy `fak`"):

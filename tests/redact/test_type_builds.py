@@ -74,7 +74,8 @@ def make_duckdb(path: Path) -> str:
             TIMESTAMPTZ '2020-01-01 00:00+00' + INTERVAL (i) HOUR,
             TIMESTAMP_NS '2020-01-01 00:00:00.123456789',
             ('{{"contact": {{"email": "j' || i || '@json.example", "phone": "+33 1 23 45 '
-                || lpad((i % 100)::VARCHAR, 2, '0') || ' 67"}}, "n": ' || i || '}}')::JSON,
+                || lpad((i % 100)::VARCHAR, 2, '0') || ' 67", "mobile": '
+                || (4915112345000 + i * 7919) || '}}, "n": ' || i || '}}')::JSON,
             i % 2 = 0, ['sad', 'ok', 'happy'][1 + i % 3]::mood, NULL, NULL, [], [i, i + 1],
             i::HUGEINT, union_value(num := i), '101'::BIT, 'pw-' || md5(i::VARCHAR),
             'Customer asked us to write to user' || i || '@mail.example about the invoice.'
@@ -168,6 +169,9 @@ def test_default_build_of_every_duckdb_type(tmp_path: Path, duckdb_url: str) -> 
     docs = [json.loads(d) for d in out["doc"].to_list()]
     assert all(d["contact"]["email"].endswith(("example.com", "example.org", "example.net"))
                for d in docs)  # fmt: skip
+    # A phone held as a JSON number is redacted too (patched, not replaced as text).
+    mobiles = [str(d["contact"]["mobile"]) for d in docs]
+    assert not {str(4915112345000 + i * 7919) for i in range(ROWS)} & set(mobiles)
     report = info.manifest.stages["redaction"]
     columns = report["columns"]["people"]
     for column in ("emails", "phones", "contacts", "profile", "prefs", "doc", "birth_date"):

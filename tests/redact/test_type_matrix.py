@@ -356,3 +356,22 @@ def test_decimals_keep_their_type_at_its_limits() -> None:
     for strategy, params in (("noise", {"relative": 1.0}), ("generalize", {"width": 10})):
         out = _apply(strategy, values, **params)
         assert out.dtype == pl.Decimal(4, 1) and out.null_count() == 1
+
+
+def test_json_text_numbers_at_key_paths_are_patched() -> None:
+    docs = pl.Series("c", [
+        json.dumps({"contact": {"phone": 4915112345000 + i, "email": f"p{i}@x.example"}, "n": i})
+        for i in range(50)
+    ] + [None, "{}"])  # fmt: skip
+    paths = {"$.contact.phone": {"strategy": "fake", "entity": "phone"}, "$.n": "hash"}
+    out = _apply("json", docs, paths=paths).to_list()
+    assert out[-2:] == [None, "{}"]
+    parsed = [json.loads(d) for d in out[:-2]]
+    phones = [d["contact"]["phone"] for d in parsed]
+    assert all(p != 4915112345000 + i for i, p in enumerate(phones))
+    # Still numbers where the fake is a JSON number; as text where it starts with a zero.
+    assert all(isinstance(p, int) or (isinstance(p, str) and p.isdigit()) for p in phones)
+    assert all(isinstance(d["n"], str) and len(d["n"]) == 16 for d in parsed)  # hex
+    assert [d["contact"]["email"] for d in parsed] == [f"p{i}@x.example" for i in range(50)]
+    with pytest.raises(RedactionError, match="not strings or numbers under a key path"):
+        _apply("json", pl.Series("c", ['{"a": [1, 2]}']), paths={"$.a[*]": "hash"})
