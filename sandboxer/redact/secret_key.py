@@ -10,10 +10,12 @@ with different keys (``snapshot_fingerprint`` reads it back from a manifest).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -149,15 +151,16 @@ def _run_key_command(
     what = f"The redaction key command `{program}`"
     quiet = "(its output is not shown: it may hold the key; run the command yourself to see why)"
     try:
-        done = subprocess.run(
+        # Its own process group, so a timeout ends whatever it started too (a child that kept
+        # the output pipe open would otherwise hold the build).
+        proc = subprocess.Popen(
             argv,
             cwd=base,
             env=environ,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            shell=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise ConfigError(
@@ -166,23 +169,28 @@ def _run_key_command(
         ) from None
     except PermissionError:
         raise ConfigError(f"{what} cannot be run: permission denied") from None
+    except OSError as e:
+        raise ConfigError(f"{what} cannot be run: {e.strerror}") from None
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         raise ConfigError(
             f"{what} did not finish within {timeout:g} s",
             hint="It must print the key without asking anything (log in to the secret manager "
             "first); or raise redact.key_command_timeout.",
         ) from None
-    except OSError as e:
-        raise ConfigError(f"{what} cannot be run: {e.strerror}") from None
-    if done.returncode != 0:
+    if proc.returncode != 0:
         how = (
-            f"was stopped by signal {-done.returncode}"
-            if done.returncode < 0
-            else f"failed with exit status {done.returncode}"
+            f"was stopped by signal {-proc.returncode}"
+            if proc.returncode < 0
+            else f"failed with exit status {proc.returncode}"
         )
         raise ConfigError(f"{what} {how} {quiet}")
     try:
-        text = done.stdout.decode("utf-8").strip()
+        text = stdout.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise ConfigError(f"{what} printed bytes that are not UTF-8 text {quiet}") from None
     if not text:

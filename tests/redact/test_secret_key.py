@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,11 @@ def test_key_command_timeout(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"did not finish within 0\.5 s") as e:
         from_command(tmp_path, py("import time; time.sleep(30)"), timeout=0.5)
     assert "key_command_timeout" in (e.value.hint or "")
+    # A child it started that keeps the output open is ended with it: no hang.
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="did not finish"):
+        from_command(tmp_path, ["sh", "-c", f"sleep 30 & echo {KEY}; wait"], timeout=0.5)
+    assert time.monotonic() - started < 10
 
 
 def test_file_and_command_together_are_refused(tmp_path: Path) -> None:
