@@ -98,7 +98,6 @@ def map_elements(series: pl.Series, fn: ElementFn) -> pl.Series:
 
 def map_fields(series: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``series`` (a Struct) with every field replaced by ``fn(field)``; null rows stay null."""
-
     fields = series.struct.unnest()
     new = [fn(fields.get_column(name)).alias(name) for name in fields.columns]
     return _restruct(series, new)
@@ -107,10 +106,11 @@ def map_fields(series: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Se
 def _restruct(series: pl.Series, fields: list[pl.Series]) -> pl.Series:
     import polars as pl
 
-    frame = pl.DataFrame(fields, height=len(series)).with_columns(_null=series.is_null())
+    null = "\0null"  # no field of a source's struct is called that
+    frame = pl.DataFrame(fields, height=len(series)).with_columns(series.is_null().alias(null))
     names = [f.name for f in fields]
     return frame.select(
-        pl.when(pl.col("_null")).then(None).otherwise(pl.struct(names)).alias(series.name)
+        pl.when(pl.col(null)).then(None).otherwise(pl.struct(names)).alias(series.name)
     ).to_series()
 
 
