@@ -112,3 +112,50 @@ def test_keyed_pseudonyms_are_not_counted_when_rescanning_with_the_locale() -> N
     assert find_spans(out)["person_name"].item() > 0
     assert find_spans(out, skip_fakes_of="en_US")["person_name"].item() == 0
     assert find_spans(texts, skip_fakes_of="en_US")["person_name"].item() > 0
+
+
+PINNED = [
+    "Spoke with Tamsin Quennell about the late invoice, she will call back tomorrow.",
+    "Mrs. Zorvatha called to change the delivery address for order 4471.",
+    "Billing contact: Quennell, Mora (accounts payable).",
+    "Please call back after 5pm about the damaged item. Thanks, Brailo",
+    "Customer asked that Threnda's account be merged; QUENNELL is upset, quennell too.",
+    "Escalated to J. Vorstrom in the returns team -- Ada Ostrava",
+    "Met with the Krendle family. Email ana.k@example.org, call +44 20 7946 0123.",
+    "For Those About To Rock We Salute You",
+    "carefully final deposits detect slyly. Tiresias sleeps",
+    None,
+    "",
+]
+
+
+def test_pseudonyms_are_pinned() -> None:
+    # Same key and input, same output, whatever the implementation: snapshots built before a
+    # change of the scrub's internals must match snapshots built after it.
+    texts = pl.Series("t", PINNED, dtype=pl.String)
+    keyed = scrub_series(texts, names=["Tamsin Quennell"], key=KEY).to_list()
+    assert keyed == [
+        "Spoke with Perez Wallace about the late invoice, she will call back tomorrow.",
+        "Mrs. Cameron called to change the delivery address for order 4471.",
+        "Billing contact: Wallace, Ferrell (accounts payable).",
+        "Please call back after 5pm about the damaged item. Thanks, Glenn",
+        "Customer asked that Sandoval's account be merged; WALLACE is upset, wallace too.",
+        "Escalated to O. Fuller in the returns team -- Katie Brennan",
+        "Met with the Abbott family. Email [EMAIL], call [PHONE].",
+        "For Those About To Rock We Salute You",
+        "carefully final deposits detect slyly. Tiresias sleeps",
+        None,
+        "",
+    ]
+    unkeyed = scrub_series(texts, names=["Tamsin Quennell"]).to_list()
+    assert unkeyed[:7] == [
+        "Spoke with [NAME] about the late invoice, she will call back tomorrow.",
+        "Mrs. [NAME] called to change the delivery address for order 4471.",
+        "Billing contact: [NAME] (accounts payable).",
+        "Please call back after 5pm about the damaged item. Thanks, [NAME]",
+        "Customer asked that [NAME]'s account be merged; [NAME] is upset, [NAME] too.",
+        "Escalated to [NAME] in the returns team -- [NAME]",
+        "Met with the [NAME] family. Email [EMAIL], call [PHONE].",
+    ]
+    spans = find_spans(texts, names=["Tamsin Quennell"])["person_name"].to_list()
+    assert spans == [1, 1, 1, 1, 3, 2, 1, 0, 0, 0, 0]

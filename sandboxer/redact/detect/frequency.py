@@ -16,6 +16,7 @@ vectorised: one polars join of the tokens against the table, built once per proc
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -107,27 +108,63 @@ def zipf(tokens: pl.Series, languages: tuple[str, ...] = LANGUAGES) -> pl.Series
     """The Zipf frequency of every (already folded) token, 0.0 for words in no list; same
     length and order as ``tokens``.
 
-    A binary search in the sorted table (``search_sorted``), not a join: a join would hash the
-    table's million words on every call, and the free-text scrub calls this once per batch.
+    A binary search, not a join: a join would hash the table's million words on every call,
+    and the free-text scrub calls this once per batch. The search runs on the words' 64-bit
+    hashes (``sorted_lookup``), then the word found is compared with the token.
     """
     import polars as pl
 
-    table = _sorted_table(languages)
-    words = table.get_column("word")
+    words, scores = _sorted_table(languages)
     text = tokens.cast(pl.String)
-    if words.len() == 0 or text.len() == 0:
+    if words.words.len() == 0 or text.len() == 0:
         return pl.repeat(0.0, text.len(), dtype=pl.Float32, eager=True).rename(tokens.name)
-    at = words.search_sorted(text.fill_null("")).clip(upper_bound=words.len() - 1)
-    found = (words.gather(at) == text).fill_null(False)
-    scores = table.get_column("zipf").gather(at)
+    at, found = sorted_lookup(words, text)
+    scores = scores.gather(at)
     return scores.zip_with(found, pl.Series([0.0], dtype=scores.dtype)).rename(tokens.name)
 
 
+def sorted_lookup(words: SortedWords, tokens: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Where each token is in ``words`` (any index where it is not) and whether it is there.
+
+    Integers are searched, not strings: ``words`` is ordered by the words' hashes, unique in
+    the table (else by the words themselves), and each token's hash is looked up.
+    """
+    text = tokens.fill_null("")
+    if words.hashes is None:
+        at = words.words.search_sorted(text)
+    else:
+        at = words.hashes.search_sorted(text.hash())
+    at = at.clip(upper_bound=words.words.len() - 1)
+    found = (words.words.gather(at) == tokens).fill_null(False)
+    return at, found
+
+
+@dataclass(frozen=True)
+class SortedWords:
+    """Distinct words ordered for ``sorted_lookup``: by ``hashes`` when those are unique (then
+    ``hashes`` is sorted and ``words`` follows it), else by ``words`` (``hashes`` None)."""
+
+    words: pl.Series
+    hashes: pl.Series | None
+
+    @classmethod
+    def order(cls, frame: pl.DataFrame, column: str = "word") -> tuple[SortedWords, pl.DataFrame]:
+        """``frame`` (distinct ``column``) reordered for lookups, and the words to look in."""
+        import polars as pl
+
+        hashed = frame.with_columns(_h=pl.col(column).hash()).sort("_h")
+        if hashed.get_column("_h").n_unique() == hashed.height:
+            words = cls(hashed.get_column(column), hashed.get_column("_h"))
+            return words, hashed.drop("_h")
+        ordered = frame.sort(column)
+        return cls(ordered.get_column(column), None), ordered
+
+
 @functools.cache
-def _sorted_table(languages: tuple[str, ...]) -> pl.DataFrame:
-    """``frequency_table`` sorted by word, as ``search_sorted`` needs (the cached file may come
-    from an older version that did not sort)."""
-    return frequency_table(languages).sort("word")
+def _sorted_table(languages: tuple[str, ...]) -> tuple[SortedWords, pl.Series]:
+    """``frequency_table`` ordered for ``sorted_lookup``: the words and their Zipf scores."""
+    words, ordered = SortedWords.order(frequency_table(languages))
+    return words, ordered.get_column("zipf")
 
 
 def is_common(tokens: pl.Series, threshold: float = COMMON_ZIPF) -> pl.Series:

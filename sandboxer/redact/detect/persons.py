@@ -151,11 +151,15 @@ def _flags_of(folded: pl.Series) -> pl.Series:
     """The flags of each folded word (0 for words in no list), by binary search."""
     import polars as pl
 
-    table = word_flags()
-    words = table.get_column("word")
-    at = words.search_sorted(folded.fill_null("")).clip(upper_bound=words.len() - 1)
-    found = (words.gather(at) == folded).fill_null(False)
-    return table.get_column("flags").gather(at).zip_with(found, pl.Series([0], dtype=pl.UInt16))
+    words, flags = _flag_lookup()
+    at, found = frequency.sorted_lookup(words, folded)
+    return flags.gather(at).zip_with(found, pl.Series([0], dtype=pl.UInt16))
+
+
+@functools.cache
+def _flag_lookup() -> tuple[frequency.SortedWords, pl.Series]:
+    words, ordered = frequency.SortedWords.order(word_flags())
+    return words, ordered.get_column("flags")
 
 
 @dataclass(frozen=True)
@@ -203,28 +207,56 @@ class Pseudonyms:
     locale: str = "en_US"
 
 
-def candidate_rows(texts: pl.Series, lex: NameLexicon) -> pl.Series:
-    """Rows worth cutting into words: a capitalised word, or a token of the lexicon."""
-    hit = texts.str.contains(CANDIDATE_ROW)
-    if lex.forms:
-        hit = hit | texts.str.contains_any(list(lex.forms), ascii_case_insensitive=True)
-    return hit.fill_null(False)
+def candidate_rows(
+    texts: pl.Series, lex: NameLexicon, suspects: pl.Series | None = None
+) -> pl.Series:
+    """Rows worth cutting into words: a capitalised word, or a token of the lexicon.
 
-
-def pieces(texts: pl.Series) -> pl.DataFrame:
-    """One row per piece: ``r`` (row of ``texts``), ``p`` (the piece), ``w`` (a word?).
-
-    Every row has at least one piece (an empty or null text has one null piece), in order, so
-    the texts can be rebuilt from the pieces by their row offsets (``join_pieces``).
+    ``suspects`` (optional) holds every row that may have a capitalised word: the others are
+    not searched for one. The lexicon's forms are searched only in the rows without a
+    capitalised word (in notes about people, none), with as few patterns as match the same:
+    building the Aho-Corasick automaton of tens of thousands of forms costs more than the
+    search.
     """
     import polars as pl
 
-    return (
-        pl.DataFrame({"p": texts.str.extract_all(PIECE)})
-        .with_row_index("r")
-        .explode("p")
-        .with_columns(w=pl.col("p").str.contains(r"^\p{L}").fill_null(False))
-    )
+    if suspects is None or suspects.all():
+        hit = texts.str.contains(CANDIDATE_ROW).fill_null(False)
+    else:
+        rows = suspects.arg_true()
+        found = texts.gather(rows).str.contains(CANDIDATE_ROW).fill_null(False)
+        hit = pl.repeat(False, texts.len(), eager=True).scatter(rows.filter(found), True)
+    if lex.forms and not hit.all():
+        rest = (~hit).arg_true()
+        found = texts.gather(rest).str.contains_any(
+            _search_forms(lex.forms), ascii_case_insensitive=True
+        )
+        hit = hit.scatter(rest.filter(found.fill_null(False)), True)
+    return hit
+
+
+@functools.lru_cache(maxsize=8)
+def _search_forms(forms: tuple[str, ...]) -> list[str]:
+    """``forms`` for an ASCII-case-insensitive search: ASCII forms lower-cased once (their
+    case variants match the same), the others as they are."""
+    import polars as pl
+
+    series = pl.Series(forms, dtype=pl.String)
+    ascii_ = series.str.contains(r"^[\x00-\x7f]*$")
+    folded = series.str.to_lowercase().zip_with(ascii_, series)
+    return folded.unique().sort().to_list()
+
+
+def pieces(texts: pl.Series) -> pl.DataFrame:
+    """One row per piece: ``r`` (row of ``texts``), ``p`` (the piece).
+
+    Every row has at least one piece (an empty or null text has one null piece), in order, so
+    the texts can be rebuilt from the pieces by their row offsets (``join_pieces``). Whether a
+    piece is a word is a feature of the distinct piece (``_piece_features``).
+    """
+    import polars as pl
+
+    return pl.DataFrame({"p": texts.str.extract_all(PIECE)}).with_row_index("r").explode("p")
 
 
 def join_pieces(r: pl.Series, new: pl.Series) -> pl.Series:
@@ -241,13 +273,47 @@ def join_pieces(r: pl.Series, new: pl.Series) -> pl.Series:
     return rebuilt
 
 
-def _piece_features(distinct: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
-    """Everything about a piece that does not depend on its neighbours, computed once per
-    distinct piece: case, frequency, lists, and the shape of separators."""
+SEPARATORS = {
+    "s_title": r"^[ \t]*\.?[ \t]+$|^\.[ \t]*$",  # after an honorific: "Mr ", "Mr. "
+    "s_join": r"^(?:[ \t]+|-|,[ \t]+)$",  # inside a name: "Mora Quennell", "Quennell, Mora"
+    "s_pair": r"^[ \t\-]+$",
+    "s_cue": r"^[ \t,:]+$",
+    "s_space": r"^[ \t]+$",
+    "s_sign": r"^[ \t]*,?[ \t\n]+$",
+    "s_break": r"\n[ \t]*$|--[ \t]*$|—[ \t]*$",
+    "s_initial": r"[.!?:;\n\"“(\[•]",
+    "s_stop": r"[.!?;]",
+    "s_apos": r"^['\u2019]$",
+    "s_end": r"^[\s.!]*$",
+    "s_dot": r"^\.[ \t]*$",
+}
+"""Shapes of the separators between words, one boolean feature each."""
+
+
+BITS = ("w", "lexr", "with_", "cap", "lower", "camel", "is_s", "upper1", *SEPARATORS)
+"""The boolean features of a piece, packed into one ``bits`` column (``_bit``): one narrow
+column to join onto the pieces and to shift to the neighbours, not twenty."""
+
+
+def _bit(name: str, column: str = "bits") -> pl.Expr:
+    """Whether the piece (or the neighbour whose bits are in ``column``) has feature ``name``."""
     import polars as pl
 
-    p, w = pl.col("p"), pl.col("w")
-    words = distinct.filter(w).get_column("p")
+    return (pl.col(column) & (1 << BITS.index(name))) > 0
+
+
+def _piece_features(distinct: pl.Series, lex: NameLexicon) -> pl.DataFrame:
+    """Everything about a piece that does not depend on its neighbours, computed once per
+    distinct piece (``distinct``, no nulls): ``fl`` (list flags), ``z`` (frequency), ``len``
+    and ``bits`` (``BITS``: a word?, case, the shape of a separator ...). Words and separators
+    are looked at apart: no separator regex runs on a word, no word list is searched for a
+    separator."""
+    import polars as pl
+
+    p = pl.col("p")
+    is_word = distinct.str.contains(r"^\p{L}")
+    words = distinct.filter(is_word)
+    seps = distinct.filter(~is_word)
     folded = pl.select(frequency.fold_expr(pl.lit(words))).to_series()
     flags = _flags_of(folded)
     if lex:
@@ -256,59 +322,64 @@ def _piece_features(distinct: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         flags = (flags | pl.Series([LEXICON], dtype=pl.UInt16)).zip_with(in_lex, flags)
     else:
         rare_lex = pl.repeat(False, words.len(), eager=True)
-    word_part = pl.DataFrame(
-        {
-            "p": words,
-            "fl": flags,
-            "z": frequency.zipf(folded),
-            "lexr": rare_lex,
-            "with": folded.is_in(["with", "to", "by", "mit", "avec", "con", "met", "med"]),
-        }
-    )
-    seps = {
-        "s_title": r"^[ \t]*\.?[ \t]+$|^\.[ \t]*$",  # after an honorific: "Mr ", "Mr. "
-        "s_join": r"^(?:[ \t]+|-|,[ \t]+)$",  # inside a name: "Mora Quennell", "Quennell, Mora"
-        "s_pair": r"^[ \t\-]+$",
-        "s_cue": r"^[ \t,:]+$",
-        "s_space": r"^[ \t]+$",
-        "s_sign": r"^[ \t]*,?[ \t\n]+$",
-        "s_break": r"\n[ \t]*$|--[ \t]*$|—[ \t]*$",
-        "s_initial": r"[.!?:;\n\"“(\[•]",
-        "s_stop": r"[.!?;]",
-        "s_apos": r"^['\u2019]$",
-        "s_end": r"^[\s.!]*$",
-        "s_dot": r"^\.[ \t]*$",
+    word_bits = {
+        "w": pl.lit(True),
+        "lexr": pl.lit(rare_lex),
+        "with_": pl.lit(folded.is_in(["with", "to", "by", "mit", "avec", "con", "met", "med"])),
+        "cap": p.str.contains(CAPITALISED),
+        "lower": p.str.contains(r"^\p{Ll}\p{L}"),
+        "camel": p.str.contains(r"\p{Ll}\p{Lu}") & ~p.str.contains(r"^(?:Mc|Mac|O'|D')"),
+        "is_s": p == "s",
+        "upper1": p.str.contains(r"^\p{Lu}$"),
     }
-    return (
-        distinct.join(word_part, on="p", how="left")
-        .with_columns(
-            fl=pl.col("fl").fill_null(0),
-            z=pl.col("z").fill_null(0.0),
-            lexr=pl.col("lexr").fill_null(False),
-            with_=pl.col("with").fill_null(False),
-            cap=w & p.str.contains(CAPITALISED),
-            lower=w & p.str.contains(r"^\p{Ll}\p{L}"),
-            camel=w & p.str.contains(r"\p{Ll}\p{Lu}") & ~p.str.contains(r"^(?:Mc|Mac|O'|D')"),
-            len=p.str.len_chars(),
-            is_s=w & (p == "s"),
-            **{name: ~w & p.str.contains(pattern) for name, pattern in seps.items()},
-        )
-        .drop("with")
+    word_part = pl.DataFrame({"p": words, "fl": flags}).with_columns(
+        len=p.str.len_chars(), bits=_pack(word_bits)
     )
+    # The frequency only matters for capitalised words (every rule reading it asks for one):
+    # one binary search in the million-word table for those alone.
+    cap = word_part.select(_bit("cap")).to_series()
+    z = pl.zeros(words.len(), dtype=pl.Float32, eager=True)
+    if cap.any():
+        at = cap.arg_true()
+        z = z.scatter(at, frequency.zipf(folded.gather(at)))
+    word_part = word_part.with_columns(z=z)
+    sep_bits = {name: p.str.contains(pattern) for name, pattern in SEPARATORS.items()}
+    sep_part = pl.DataFrame({"p": seps}).with_columns(
+        fl=pl.lit(0, dtype=pl.UInt16),
+        len=p.str.len_chars(),
+        bits=_pack(sep_bits),
+        z=pl.lit(0.0, dtype=pl.Float32),
+    )
+    return pl.concat([word_part, sep_part])
+
+
+def _pack(bits: dict[str, pl.Expr]) -> pl.Expr:
+    import polars as pl
+
+    return pl.sum_horizontal(
+        pl.when(e)
+        .then(pl.lit(1 << BITS.index(name), dtype=pl.UInt32))
+        .otherwise(pl.lit(0, dtype=pl.UInt32))
+        for name, e in bits.items()
+    ).cast(pl.UInt32)
 
 
 def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
-    """``frame`` (from ``pieces``) with ``name`` (the word is part of a person's name),
-    ``start`` (it begins a span) and ``inner`` (a separator inside a span)."""
+    """``frame`` (from ``pieces``) with ``w`` (a word?), ``name`` (the word is part of a
+    person's name), ``start`` (it begins a span) and ``inner`` (a separator inside a span).
+
+    The pieces' features are joined on as four narrow columns; the rules read the packed bits
+    of the piece and of its neighbours (``shift`` within a row: words are 2 pieces apart)."""
     import polars as pl
 
-    r, w = pl.col("r"), pl.col("w")
-    distinct = frame.select("p", "w").unique().drop_nulls("p")
-    features = _piece_features(distinct, lex)
-    f = frame.join(features, on=["p", "w"], how="left", maintain_order="left")
-    flag_columns = [c for c in features.columns if c not in ("p", "w", "fl", "z", "len")]
-    f = f.with_columns(pl.col(flag_columns).fill_null(False), pl.col("fl").fill_null(0))
-    f = f.with_columns(pl.col("z").fill_null(0.0), pl.col("len").fill_null(0))
+    r = pl.col("r")
+    features = _piece_features(frame.get_column("p").drop_nulls().unique(), lex)
+    f = frame.join(features, on="p", how="left", maintain_order="left").with_columns(
+        pl.col("fl").fill_null(0),
+        pl.col("z").fill_null(0.0),
+        pl.col("len").fill_null(0),
+        pl.col("bits").fill_null(0),
+    )
 
     def same(k: int) -> pl.Expr:
         return (r.shift(k) == r).fill_null(False)
@@ -325,42 +396,42 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         prev_fl=near("fl", 2, 0).cast(pl.UInt16),
         prev2_fl=near("fl", 4, 0).cast(pl.UInt16),
         next_fl=near("fl", -2, 0).cast(pl.UInt16),
-        prev_with=near("with_", 2, False),
-        next_s=near("is_s", -2, False),
-        first_word=~near("w", 2, False),
-        **{f"prev_{c}": near(c, 1, False) for c in ("s_title", "s_join", "s_cue", "s_sign")},
-        **{f"prev_{c}": near(c, 1, False) for c in ("s_break", "s_initial")},
-        **{f"next_{c}": near(c, -1, False) for c in ("s_join", "s_pair", "s_space", "s_apos")},
-        next_end=~same(-1) | near("s_end", -1, False),
-        next_dot=near("s_dot", -1, False) | near("s_space", -1, False),
+        b_prev=near("bits", 1, 0).cast(pl.UInt32),
+        b_prev2=near("bits", 2, 0).cast(pl.UInt32),
+        b_next=near("bits", -1, 0).cast(pl.UInt32),
+        b_next2=near("bits", -2, 0).cast(pl.UInt32),
+        next_piece=same(-1),
     )
+    w, cap, prev, nxt = _bit("w"), _bit("cap"), "b_prev", "b_next"
     # A label (a product, a country, a title, a bare name: every content word capitalised, no
     # sentence inside) gives capitalisation no meaning: there only cues and lists count.
-    lower_content = pl.col("lower") & ~has(FUNCTION)
-    inner_stop = pl.col("s_stop") & same(-1)
+    # Rows are contiguous runs of pieces: the rows with a sentence are looked up, not grouped.
+    lower_content = _bit("lower") & ~has(FUNCTION)
+    inner_stop = _bit("s_stop") & pl.col("next_piece")
+    sentences = f.filter(lower_content | inner_stop).get_column("r").unique()
     z = pl.col("z")
     f = f.with_columns(
-        label=~(lower_content | inner_stop).any().over("r"),
-        initial=pl.col("first_word") | pl.col("prev_s_initial"),
+        label=~r.is_in(sentences.implode()),
+        initial=~_bit("w", "b_prev2") | _bit("s_initial", prev),
         stop=has(STOP),
         listed=has(FIRST) | has(LAST) | has(LEXICON),
-        honorific=has(HONORIFIC, "prev_fl") & pl.col("prev_s_title"),
-        cue_before=(has(BEFORE, "prev_fl") | (has(WITH, "prev2_fl") & pl.col("prev_with")))
-        & pl.col("prev_s_cue"),
-        cue_after=(has(AFTER, "next_fl") & pl.col("next_s_space"))
-        | (pl.col("next_s_apos") & pl.col("next_s")),
+        honorific=has(HONORIFIC, "prev_fl") & _bit("s_title", prev),
+        cue_before=(has(BEFORE, "prev_fl") | (has(WITH, "prev2_fl") & _bit("with_", "b_prev2")))
+        & _bit("s_cue", prev),
+        cue_after=(has(AFTER, "next_fl") & _bit("s_space", nxt))
+        | (_bit("s_apos", nxt) & _bit("is_s", "b_next2")),
         sign_off=~pl.col("same_next")
-        & pl.col("next_end")
-        & ((has(SIGN_OFF, "prev_fl") & pl.col("prev_s_sign")) | pl.col("prev_s_break")),
+        & (~pl.col("next_piece") | _bit("s_end", nxt))
+        & ((has(SIGN_OFF, "prev_fl") & _bit("s_sign", prev)) | _bit("s_break", prev)),
     )
-    usable = pl.col("cap") & ~pl.col("stop") & (pl.col("len") >= 2)
+    usable = cap & ~pl.col("stop") & (pl.col("len") >= 2)
     rare = z < NAME_ZIPF
     f = f.with_columns(usable=usable, rare=rare)
     usable, rare, label, listed = (pl.col(c) for c in ("usable", "rare", "label", "listed"))
     strong = (
-        pl.col("lexr")
+        _bit("lexr")
         | (usable & pl.col("honorific") & (~label | listed | rare))
-        | (usable & ~label & ~pl.col("camel") & rare)
+        | (usable & ~label & ~_bit("camel") & rare)
         | (usable & ~label & (pl.col("cue_before") | pl.col("sign_off")) & (z < STOP_ZIPF))
         # At a sentence start a verb after a common word says little ("Refund approved").
         | (
@@ -377,13 +448,13 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         & has(FIRST)
         & near("candidate", -2, False)
         & has(LAST | LEXICON, "next_fl")
-        & pl.col("next_s_pair")
+        & _bit("s_pair", nxt)
     ) | (
         candidate
         & has(LAST | LEXICON)
         & near("candidate", 2, False)
         & has(FIRST, "prev_fl")
-        & pl.col("prev_s_title")
+        & _bit("s_title", prev)
     )
     # After a listed given name, any capitalised word that is not very common: "Ada Ostrava".
     after_first = (
@@ -392,7 +463,7 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
         & (z < CUE_ZIPF)
         & near("candidate", 2, False)
         & has(FIRST, "prev_fl")
-        & pl.col("prev_s_title")
+        & _bit("s_title", prev)
     )
     f = f.with_columns(candidate=candidate).with_columns(
         name=(strong | pair | after_first).fill_null(False),
@@ -400,22 +471,19 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
     )
     # Neighbours of names, twice (three-word names): "Mora Quennell", "Quennell, Mora".
     for _ in range(2):
-        neighbour = (near("name", 2, False) & pl.col("prev_s_join")) | (
-            near("name", -2, False) & pl.col("next_s_join")
+        neighbour = (near("name", 2, False) & _bit("s_join", prev)) | (
+            near("name", -2, False) & _bit("s_join", nxt)
         )
         f = f.with_columns(name=pl.col("name") | (pl.col("pull") & neighbour))
     # Initials before a name: "J. Quennell".
-    initial = (
-        w & pl.col("cap").not_() & (pl.col("len") == 1) & pl.col("p").str.contains(r"^\p{Lu}$")
-    )
-    f = f.with_columns(
-        name=pl.col("name") | (initial & pl.col("next_dot") & near("name", -2, False))
-    )
-    after_initial = near("len", 1, 0).eq(1) & pl.col("s_dot")
+    initial = w & ~cap & (pl.col("len") == 1) & _bit("upper1")
+    next_dot = _bit("s_dot", nxt) | _bit("s_space", nxt)
+    f = f.with_columns(name=pl.col("name") | (initial & next_dot & near("name", -2, False)))
+    after_initial = near("len", 1, 0).eq(1) & _bit("s_dot")
     inner_sep = (
-        ~w & near("name", 1, False) & near("name", -1, False) & (pl.col("s_join") | after_initial)
+        ~w & near("name", 1, False) & near("name", -1, False) & (_bit("s_join") | after_initial)
     )
-    f = f.with_columns(inner=inner_sep.fill_null(False))
+    f = f.with_columns(w=w, inner=inner_sep.fill_null(False))
     start = pl.col("name") & ~(near("name", 2, False) & near("inner", 1, False))
     return f.with_columns(start=start.fill_null(False)).select(
         "r", "p", "w", "name", "start", "inner"
@@ -429,15 +497,16 @@ def replace_names(
     *,
     count: bool,
     skip_fakes_of: str | None = None,
+    suspects: pl.Series | None = None,
 ) -> tuple[pl.Series, pl.Series | None]:
     """``texts`` with person names replaced (left as they are if ``pseudonyms`` is None), and
     (if ``count``) the number of name spans per row (UInt32, 0 for null). ``skip_fakes_of``
     (a locale) leaves out of the counts the spans made only of that locale's fake given names
-    and surnames: what a keyed scrub writes."""
+    and surnames: what a keyed scrub writes. ``suspects``: see ``candidate_rows``."""
     import polars as pl
 
     texts = texts.cast(pl.String)
-    hit = candidate_rows(texts, lex)
+    hit = candidate_rows(texts, lex, suspects)
     counts = pl.zeros(texts.len(), dtype=pl.UInt32, eager=True) if count else None
     if not hit.any():
         return texts, counts
@@ -451,8 +520,12 @@ def replace_names(
         counts = counts.scatter(rows.gather(per["r"]), per["start"])
     if pseudonyms is None or not marked["name"].any():
         return texts, counts
+    # Only the rows holding a name are rebuilt from their pieces.
+    named = marked.filter(pl.col("name")).get_column("r").unique().sort()
+    if named.len() < rows.len():
+        marked = marked.filter(pl.col("r").is_in(named.implode()))
     new = join_pieces(marked["r"], _replacement(marked, pseudonyms))
-    out = texts.scatter(rows, new).zip_with(texts.is_not_null(), texts)
+    out = texts.scatter(rows.gather(named), new).zip_with(texts.is_not_null(), texts)
     return out, counts
 
 

@@ -115,6 +115,12 @@ def _any_span() -> str:
     return "|".join(f"(?:{rule.pattern})" for rule in span_rules())
 
 
+@functools.cache
+def _any_span_or_capital() -> str:
+    """``_any_span`` or a capitalised word (``persons.CANDIDATE_ROW``): rows worth a look."""
+    return f"{_any_span()}|{persons.CANDIDATE_ROW}"
+
+
 def _pipeline(
     texts: pl.Series,
     literals: tuple[str, ...],
@@ -139,23 +145,38 @@ def _pipeline(
     prepared = pl.DataFrame({"_t": texts.cast(pl.String)}).with_columns(
         t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd")
     )
-    hit = prepared.get_column("_t").str.contains(_any_span()).fill_null(False)
+    # One scan of every row finds the rows that any rule or a capitalised word could concern;
+    # the rest (most rows of TPC-H-like comments) are read again only by the lexicon's search.
+    text = prepared.get_column("_t")
+    suspects = text.str.contains(_any_span_or_capital()).fill_null(False)
+    if suspects.all():
+        hit = text.str.contains(_any_span()).fill_null(False)
+    else:
+        rows = suspects.arg_true()
+        found = text.gather(rows).str.contains(_any_span()).fill_null(False)
+        hit = pl.repeat(False, text.len(), eager=True).scatter(rows.filter(found), True)
     if hit.all():
         done = _apply_rules(prepared, count=count)
+    elif not hit.any():
+        none = pl.zeros(text.len(), dtype=pl.UInt32, eager=True)
+        counts = [none.alias(f"_n{i}") for i in range(len(span_rules()))] if count else []
+        done = pl.DataFrame([text, *counts])
     else:
-        found = _apply_rules(prepared.filter(hit), count=count)
+        found_rows = _apply_rules(prepared.filter(hit), count=count)
         rows = hit.arg_true()
-        columns = [prepared.get_column("_t").scatter(rows, found.get_column("_t"))]
-        for name in found.columns[1:] if count else ():
-            zeros = pl.zeros(prepared.height, dtype=found.schema[name], eager=True).alias(name)
-            columns.append(zeros.scatter(rows, found.get_column(name)))
+        columns = [text.scatter(rows, found_rows.get_column("_t"))]
+        for name in found_rows.columns[1:] if count else ():
+            zeros = pl.zeros(text.len(), dtype=found_rows.schema[name], eager=True).alias(name)
+            columns.append(zeros.scatter(rows, found_rows.get_column(name)))
         done = pl.DataFrame(columns)
+    # A row that no rule touched and that had no capitalised word still has none.
     named, spans = persons.replace_names(
         done.get_column("_t"),
         lexicon or persons.NameLexicon(),
         pseudonyms,
         count=count,
         skip_fakes_of=skip_fakes_of,
+        suspects=suspects,
     )
     done = done.with_columns(named.alias("_t"))
     if spans is not None:
