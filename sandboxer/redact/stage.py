@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +19,18 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
+    from sandboxer.redact.originals import Originals, PersonalColumn
+    from sandboxer.redact.report import GateReport, RedactionReport
     from sandboxer.subset.planner import SubsetPlan
 
 
 class RedactStage(Stage):
-    """Applies the policy to every table's batches and remembers what the leak gate needs:
-    the original values of redacted columns (in memory only, never written)."""
+    """Applies the policy to every table's batches and remembers what the leak gate needs
+    (in memory only, never written): the inputs of the rewritten columns, and the originals
+    of every personal column of the dataset, read from the source."""
 
     name = "redaction"
+    checks_files = True
 
     def __init__(self, cfg: Redact, key: RedactionKey, base: Path) -> None:
         self.cfg = cfg
@@ -33,22 +38,49 @@ class RedactStage(Stage):
         self.base = base
         self.policy: Policy | None = None
         self.stats: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        self.originals: dict[tuple[str, str], list[pl.Series]] = defaultdict(list)
+        self.inputs: dict[tuple[str, str], list[pl.Series]] = defaultdict(list)
+        """The inputs of the rewritten columns, batch by batch, row-aligned with the output:
+        the gate tells a value that survived its strategy from one the strategy generated."""
         self.seconds = 0.0
         self.values = 0
-        self.gate_report: dict[str, Any] | None = None
+        self.gate_report: GateReport | None = None
         self.quasi_identifiers: dict[str, list[str]] = {}
+        self.personal: list[PersonalColumn] = []
+        """Every column of the dataset whose originals the gate searches (set by ``start``)."""
+        self.found: Future[Originals] | None = None
+        """What the gate searches for: their originals, read from the source by ``start``
+        (memory only) and turned into forms on a worker thread while the tables are written."""
+        self.names: tuple[str, ...] = ()
+        """Originals of names, usernames and emails: ``scrub_text`` replaces them anywhere."""
+        self.dataset_name = ""
 
     def start(self, ctx: BuildContext) -> None:
         started = time.perf_counter()
+
+        from sandboxer.redact.originals import collect, personal_columns, source_samples
 
         samples: dict[str, pl.DataFrame] = {}
         included = Schema({k: t for k, t in ctx.schema.tables.items() if k in ctx.plan.tables})
         if self.cfg.mode.value == "auto":
             ctx.console.step("Detecting personal data on a sample of each table")
             samples = subset_samples(ctx.plan, self.cfg.sample_rows)
+        # What is personal is decided on the source's values, not on what the subset kept.
+        auto = self.cfg.mode.value == "auto"
+        rows = self.cfg.sample_rows
+        read = source_samples(ctx.source, ctx.schema, ctx.plan, samples, rows, inside=auto)
+        samples |= {k: v for k, v in read.items() if k in ctx.plan.tables}
         self._check_gate_names(included)
         self.policy = resolve(self.cfg, included, samples, base=self.base)
+        outside = {k: v for k, v in read.items() if k not in ctx.plan.tables}
+        found = _detect(outside, self.cfg)
+        self.personal = personal_columns(self.policy, found, self.cfg.threshold)
+        self.dataset_name = ctx.dataset_name
+        collected = collect(ctx.source, ctx.schema, self.personal)
+        if any(r.strategy in ("scrub_text", "json") for r in self.policy.rules.values()):
+            self.names = collected.names()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="sandboxer-originals")
+        self.found = pool.submit(collected.build, self.cfg.gate)
+        pool.shutdown(wait=False)  # the thread ends with its one task
         redacted = sum(1 for r in self.policy.rules.values() if r.redacts)
         ctx.console.detail(f"redaction policy: {redacted} column(s) redacted")
         self.seconds += time.perf_counter() - started
@@ -111,6 +143,7 @@ class RedactStage(Stage):
                 table=table.key,
                 column=rule.column,
                 extra_literals=literals if rule.strategy in ("scrub_text", "json") else (),
+                dataset_names=self.names if rule.strategy in ("scrub_text", "json") else (),
             )
             params = dict(rule.params)
             if rule.strategy == "date_shift" and "by" in params:
@@ -124,7 +157,7 @@ class RedactStage(Stage):
             if rule.strategy == "drop":
                 dropped.append(rule.column)
                 stat["changed"] += frame.height
-                self.originals[(table.key, rule.column)].append(_as_text(original))
+                self.inputs[(table.key, rule.column)].append(_as_text(original))
                 continue
             new = _apply(rule.strategy, original, ctx, params)
             if rule.strategy == "json" and json_safe and new.dtype == pl.String:
@@ -134,10 +167,7 @@ class RedactStage(Stage):
                 new = new.str.replace_many(json_safe, ["[REDACTED]"] * len(json_safe))
             stat["changed"] += _changed(original, new)
             replaced[rule.column] = new.alias(rule.column)
-            if rule.strategy not in ("scrub_text", "json"):
-                # Whole free-text or JSON cells are not identifying values: their PII spans
-                # and leaves are, and those come from the other columns and the re-scan.
-                self.originals[(table.key, rule.column)].append(_as_text(original))
+            self.inputs[(table.key, rule.column)].append(_as_text(original))
         return _to_batch(batch, replaced, set(dropped))
 
     def check_output(self, files: dict[str, Path]) -> None:
@@ -145,29 +175,61 @@ class RedactStage(Stage):
 
         assert self.policy is not None
         started = time.perf_counter()
-        self.gate_report = run_gate(self, files)
+        self.gate_report = run_gate(self, files, self._originals())
         self.seconds += time.perf_counter() - started
+
+    def check_file(self, path: Path) -> None:
+        from sandboxer.redact.gate import check_file
+
+        started = time.perf_counter()
+        check_file(self._originals(), path)
+        self.seconds += time.perf_counter() - started
+
+    def _originals(self) -> Originals:
+        """The searchable forms of every personal column's originals (waits for them)."""
+        assert self.found is not None
+        return self.found.result()
 
     def rewritten_columns(self) -> set[tuple[str, str]]:
         assert self.policy is not None
         return {k for k, r in self.policy.rules.items() if r.redacts}
 
     def report(self) -> dict[str, Any]:
+        return self.redaction_report().to_dict()
+
+    def redaction_report(self) -> RedactionReport:
+        """What the manifest records under ``stages.redaction``."""
+        from sandboxer.redact.report import ColumnReport, RedactionReport
+
         assert self.policy is not None
-        return {
-            "mode": self.cfg.mode.value,
-            "key_fingerprint": self.key.fingerprint,
-            "key_origin": "throwaway"
+        return RedactionReport(
+            mode=self.cfg.mode.value,
+            key_fingerprint=self.key.fingerprint,
+            key_origin="throwaway"
             if self.key.origin == "throwaway"
             else self.key.origin.split(":", 1)[0],
-            "columns": {t: dict(sorted(c.items())) for t, c in sorted(self.stats.items())},
-            "kept_detected": sorted(
+            columns={
+                t: {k: ColumnReport.model_validate(v) for k, v in sorted(c.items())}
+                for t, c in sorted(self.stats.items())
+            },
+            kept_detected=sorted(
                 f"{r.table}.{r.column}" for r in self.policy.rules.values() if not r.redacts
             ),
-            "values": self.values,
-            "seconds": round(self.seconds, 3),
-            "gate": self.gate_report,
-        }
+            values=self.values,
+            seconds=round(self.seconds, 3),
+            gate=self.gate_report,
+        )
+
+
+def _detect(samples: dict[str, pl.DataFrame], cfg: Redact) -> dict[str, dict[str, Any]]:
+    """Detection findings of tables the build does not write (their columns get no rule)."""
+    from sandboxer.redact.detect import detect_frame
+
+    return {
+        key: detect_frame(sample, threshold=cfg.threshold, table=key.split(".")[-1])
+        for key, sample in sorted(samples.items())
+        if sample.height
+    }
 
 
 def subset_samples(plan: SubsetPlan, rows: int) -> dict[str, pl.DataFrame]:
