@@ -186,8 +186,10 @@ def build(context: Context, dataset_name: str | None, throwaway_key: bool) -> No
     from $SANDBOXER_REDACTION_KEY), writes Parquet, checks integrity and the leak gate, and
     publishes atomically.
     """
+    from sandboxer.redact.report import RedactionReport
+
     info = context.build(dataset_name, throwaway_key=throwaway_key)
-    context.console.show_build(info)
+    context.console.show_build(info, RedactionReport.from_manifest(info.manifest))
     m = info.manifest
     context.console.result(
         {"id": info.id, "dataset": m.dataset, "path": str(info.path), "totals": m.totals.to_dict()}
@@ -223,8 +225,10 @@ def list_(context: Context, dataset_name: str | None) -> None:
 @options.pass_context
 def show(context: Context, ref: str) -> None:
     """Show a snapshot's manifest: source, tables, subset statistics, integrity."""
+    from sandboxer.redact.report import RedactionReport
+
     info = context.resolve_snapshot(ref)
-    context.console.show_snapshot(info)
+    context.console.show_snapshot(info, RedactionReport.from_manifest(info.manifest))
     context.console.result(info.manifest.to_dict())
 
 

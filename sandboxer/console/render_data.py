@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sandboxer.console.output import Output
 
 if TYPE_CHECKING:
+    from sandboxer.redact.report import RedactionReport
     from sandboxer.snapshot.manifest import SnapshotManifest
     from sandboxer.snapshot.store import SnapshotInfo
 
@@ -93,8 +94,9 @@ class DataRenderers(Output):
         if written is not None:
             self.info(f"Wrote {written}")
 
-    def show_build(self, info: SnapshotInfo) -> None:
-        """``data build``: rows per table, integrity, what redaction did, what to run next."""
+    def show_build(self, info: SnapshotInfo, redaction: RedactionReport | None = None) -> None:
+        """``data build``: rows per table, integrity, what redaction did (``redaction``, the
+        manifest's report read by the caller), what to run next."""
         m = info.manifest
         self.table(
             f"Snapshot {info.id} ({m.dataset})",
@@ -106,15 +108,19 @@ class DataRenderers(Output):
             f"{m.totals.tables} tables; integrity ok (0 FK orphans, unique keys); "
             f"{m.build_seconds} s."
         )
-        red = m.stages.get("redaction")
+        red = redaction
         if red:
-            columns = sum(len(c) for c in red["columns"].values())
-            gate = red["gate"]
+            columns = sum(len(c) for c in red.columns.values())
+            gate = red.gate
+            checked = (
+                f"{gate.columns_checked} columns checked against {gate.originals_checked} "
+                f"original values of {len(gate.personal_columns or [])} personal column(s)"
+                if gate
+                else "not run"
+            )
             self.info(
-                f"Redacted {columns} column(s) ({red['mode']} mode, key "
-                f"{red['key_fingerprint']}); leak gate passed: {gate['columns_checked']} columns "
-                f"checked against {gate['originals_checked']} original values, 0 leaks, "
-                "0 findings."
+                f"Redacted {columns} column(s) ({red.mode} mode, key {red.key_fingerprint}); "
+                f"leak gate passed: {checked}, 0 leaks, 0 findings."
             )
         else:
             self.warn("no redaction stage ran (redact.mode: off)")
@@ -144,8 +150,9 @@ class DataRenderers(Output):
         if not infos:
             self.info("No snapshots yet. Build one with `sandboxer data build`.")
 
-    def show_snapshot(self, info: SnapshotInfo) -> None:
-        """``data show``: a snapshot's manifest, from its source to its files."""
+    def show_snapshot(self, info: SnapshotInfo, redaction: RedactionReport | None = None) -> None:
+        """``data show``: a snapshot's manifest, from its source to its files (``redaction``:
+        its redaction report, read by the caller)."""
         m = info.manifest
         self.info(f"Snapshot {info.id}  dataset {m.dataset}  created {m.created_at}")
         self.info(
@@ -182,7 +189,7 @@ class DataRenderers(Output):
             self.info(f"Excluded: {', '.join(m.excluded_tables)}")
         self._show_synthesis(m)
         self._show_fidelity(m)
-        self._show_redaction(m)
+        self._show_redaction(redaction)
         self.info(f"Files: {info.path}")
 
     def _show_synthesis(self, m: SnapshotManifest) -> None:
@@ -226,37 +233,51 @@ class DataRenderers(Output):
                 ],
             )
 
-    def _show_redaction(self, m: SnapshotManifest) -> None:
-        red = m.stages.get("redaction")
+    def _show_redaction(self, red: RedactionReport | None) -> None:
         if not red:
             self.info("Redaction: none (redact.mode: off)")
             return
         self.table(
-            f"Redaction ({red['mode']} mode, key fingerprint {red['key_fingerprint']})",
+            f"Redaction ({red.mode} mode, key fingerprint {red.key_fingerprint})",
             ["column", "strategy", "entity", "changed", "rule from"],
             [
                 [
                     f"{table}.{column}",
-                    c["strategy"],
-                    c["entity"] or "-",
-                    f"{c['changed']}/{c['rows']}",
-                    _rule_from(c),
+                    c.strategy,
+                    c.entity or "-",
+                    f"{c.changed}/{c.rows}",
+                    _rule_from(c.origin, c.confidence, c.evidence),
                 ]
-                for table, columns in red["columns"].items()
+                for table, columns in red.columns.items()
                 for column, c in columns.items()
             ],
         )
-        gate = red["gate"] or {}
-        k = gate.get("k_anonymity", {}).get("tables", [])
+        gate = red.gate
+        if gate is None:
+            self.info("Leak gate: not run")
+            return
         self.info(
-            f"Leak gate: {'passed' if gate.get('ok') else 'FAILED'}; "
-            f"{gate.get('columns_checked', 0)} columns checked against "
-            f"{gate.get('originals_checked', 0)} original values"
+            f"Leak gate: {'passed' if gate.ok else 'FAILED'}; "
+            f"{gate.columns_checked} columns checked against "
+            f"{gate.originals_checked} original values"
+            + (
+                f" of {len(gate.personal_columns)} personal column(s)"
+                if gate.personal_columns is not None
+                else ""
+            )
             + "".join(
-                f"; k-anonymity of {t['table']} over ({', '.join(t['columns'])}): k={t['k']}"
-                for t in k
+                f"; k-anonymity of {t.table} over ({', '.join(t.columns)}): k={t.k}"
+                for t in gate.k_anonymity.tables
             )
         )
+        if gate.coincidences:
+            rows = sum(c.rows for c in gate.coincidences)
+            self.info(f"  {rows} generated value(s) equal an original by chance (not leaks)")
+        for notice in gate.notices or []:
+            self.info(
+                f"  notice: {notice.table}.{notice.column}: {notice.entity} in {notice.rows} "
+                f"row(s) ({notice.check}); if personal, add {notice.rule}"
+            )
 
     def show_verify(self, result: dict[str, Any]) -> None:
         """``data verify``: that the snapshot is intact, or each problem found (on stderr)."""
@@ -290,12 +311,11 @@ def _selected_by(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{r}={n}" for r, n in counts.items()) or "-"
 
 
-def _rule_from(column: dict[str, Any]) -> str:
+def _rule_from(origin: str, confidence: float | None, evidence: Mapping[str, Any]) -> str:
     """Where a redaction rule came from: config, or detected with confidence and detector."""
-    evidence = column.get("evidence") or {}
-    why = str(column["origin"])
-    if column.get("confidence") is not None:
-        why += f" {column['confidence']}"
+    why = origin
+    if confidence is not None:
+        why += f" {confidence}"
     if evidence.get("source"):
         why += f" by {evidence['source']}"
     return why
