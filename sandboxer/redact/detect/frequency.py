@@ -104,6 +104,19 @@ def fold_expr(words: pl.Expr) -> pl.Expr:
     )
 
 
+def fold(words: pl.Series) -> pl.Series:
+    """``fold_expr`` of a Series; ASCII words only lower-cased (all the rest does nothing to
+    them), so the Unicode passes run on the few others."""
+    import polars as pl
+
+    lower = words.str.to_lowercase()
+    other = words.str.contains(r"[^\x00-\x7f]").fill_null(False)
+    if not other.any():
+        return lower
+    at = other.arg_true()
+    return lower.scatter(at, pl.select(fold_expr(pl.lit(words.gather(at)))).to_series())
+
+
 def zipf(tokens: pl.Series, languages: tuple[str, ...] = LANGUAGES) -> pl.Series:
     """The Zipf frequency of every (already folded) token, 0.0 for words in no list; same
     length and order as ``tokens``.

@@ -22,10 +22,14 @@ last kind, nor invented, foreign or misspelt names of the first two. Two mechani
 
 How, vectorised: each text is cut into alternating pieces, words and separators
 (``str.extract_all``), the pieces of all candidate rows are exploded into one frame, the rules
-are columns over it (neighbours by ``shift`` within a row, words looked up by one binary search
-in the frequency table and one in a static table of cue words), and the texts are joined back.
-No Python runs per row. Rows with neither a capitalised word nor a dataset token (most TPC-H
-comments, codes, numbers) are never exploded.
+are columns over it (neighbours by ``shift`` within a row), and the texts are joined back. No
+Python runs per row. What a piece is (a capitalised word, a cue word, a listed name, a ", "
+between names ...) is worked out once per distinct piece: words looked up by a binary search
+on 64-bit hashes in the frequency table and in a static table of cue words, separators by their
+shapes, the booleans packed into one ``bits`` column, so that only four narrow columns are
+joined onto the pieces and shifted to the neighbours. Rows with neither a capitalised word nor
+a dataset token (most TPC-H comments, codes, numbers) are never exploded, and only the rows
+that hold a name are rebuilt.
 
 What a name becomes: with a key, each name word is replaced by a keyed pseudonym, a given name
 or surname of the locale's fake vocabulary (same key + same word = same pseudonym, in every
@@ -314,7 +318,7 @@ def _piece_features(distinct: pl.Series, lex: NameLexicon) -> pl.DataFrame:
     is_word = distinct.str.contains(r"^\p{L}")
     words = distinct.filter(is_word)
     seps = distinct.filter(~is_word)
-    folded = pl.select(frequency.fold_expr(pl.lit(words))).to_series()
+    folded = frequency.fold(words)
     flags = _flags_of(folded)
     if lex:
         in_lex = folded.is_in(pl.Series([*lex.rare, *lex.common], dtype=pl.String).implode())
@@ -374,15 +378,29 @@ def mark_names(frame: pl.DataFrame, lex: NameLexicon) -> pl.DataFrame:
 
     r = pl.col("r")
     features = _piece_features(frame.get_column("p").drop_nulls().unique(), lex)
-    f = frame.join(features, on="p", how="left", maintain_order="left").with_columns(
+    hashes = features.get_column("p").hash()
+    if hashes.n_unique() == hashes.len():
+        # Distinct pieces with distinct hashes: joining on the hash is joining on the piece,
+        # and integers join faster than strings. (A null piece has a null key: no match.)
+        key = pl.when(pl.col("p").is_not_null()).then(pl.col("p").hash()).alias("p")
+        features = features.with_columns(p=hashes)
+        f = frame.with_columns(key).join(features, on="p", how="left", maintain_order="left")
+        f = f.with_columns(frame.get_column("p"))
+    else:
+        f = frame.join(features, on="p", how="left", maintain_order="left")
+    f = f.with_columns(
         pl.col("fl").fill_null(0),
         pl.col("z").fill_null(0.0),
         pl.col("len").fill_null(0),
         pl.col("bits").fill_null(0),
     )
 
+    # Whether the piece k places away is in the same row: computed once, read by every rule.
+    steps = (1, 2, 4, -1, -2)
+    f = f.with_columns((r.shift(k) == r).fill_null(False).alias(f"_same{k}") for k in steps)
+
     def same(k: int) -> pl.Expr:
-        return (r.shift(k) == r).fill_null(False)
+        return pl.col(f"_same{k}")
 
     def near(name: str, k: int, default: object) -> pl.Expr:
         """Column ``name`` of the piece ``k`` places away in the same row (words are 2 apart)."""
@@ -564,37 +582,44 @@ def _replacement(marked: pl.DataFrame, pseudonyms: Pseudonyms) -> pl.Series:
     return marked.get_column("p").scatter(mask.arg_true(), fakes)
 
 
+@functools.lru_cache(maxsize=16)
+def _fake_vocab(locale: str) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
+    """The given names and surnames of ``locale``'s fake vocabulary, each with its folds."""
+    import polars as pl
+
+    from sandboxer.redact.fake_vocab import vocab
+
+    v = vocab(locale)
+    firsts = pl.Series(v.first_names, dtype=pl.String)
+    lasts = pl.Series(v.last_names, dtype=pl.String)
+    first_folds = pl.select(frequency.fold_expr(pl.lit(firsts))).to_series()
+    last_folds = pl.select(frequency.fold_expr(pl.lit(lasts))).to_series()
+    return firsts, first_folds, lasts, last_folds
+
+
 def fake_words(words: pl.Series, key: bytes, locale: str) -> pl.Series:
     """A keyed pseudonym per name word: a given name for words of the given-name list, a
     surname otherwise; the word's case shape kept (``QUENNELL`` -> ``WEBER``); never the word
     itself. Same key, locale and word (case-folded) give the same pseudonym everywhere."""
     import polars as pl
 
-    from sandboxer.redact.fake_vocab import vocab
     from sandboxer.redact.prf import keyed_frame
 
-    v = vocab(locale)
+    firsts, first_folds, lasts, last_folds = _fake_vocab(locale)
     frame = pl.DataFrame({"p": words}).with_columns(word=frequency.fold_expr(pl.col("p")))
     distinct = frame.get_column("word").unique()
     first = (_flags_of(distinct) & FIRST) > 0
     w0 = keyed_frame(distinct, key, "scrub/name")["w0"]
-    firsts = pl.Series(v.first_names, dtype=pl.String)
-    lasts = pl.Series(v.last_names, dtype=pl.String)
-    pick_first = firsts.gather((w0 % firsts.len()).cast(pl.Int64))
-    pick_last = lasts.gather((w0 % lasts.len()).cast(pl.Int64))
-    alt_first = firsts.gather(((w0 + 1) % firsts.len()).cast(pl.Int64))
-    alt_last = lasts.gather(((w0 + 1) % lasts.len()).cast(pl.Int64))
-    table = pl.DataFrame(
-        {
-            "word": distinct,
-            "fake": pick_first.zip_with(first, pick_last),
-            "alt": alt_first.zip_with(first, alt_last),
-        }
-    ).with_columns(
-        fake=pl.when(frequency.fold_expr(pl.col("fake")) == pl.col("word"))
-        .then(pl.col("alt"))
-        .otherwise(pl.col("fake"))
-    )
+
+    def pick(names: pl.Series, offset: int) -> pl.Series:
+        return ((w0 + offset) % names.len()).cast(pl.Int64)
+
+    i, j, k, m = pick(firsts, 0), pick(lasts, 0), pick(firsts, 1), pick(lasts, 1)
+    picked = firsts.gather(i).zip_with(first, lasts.gather(j))
+    picked_fold = first_folds.gather(i).zip_with(first, last_folds.gather(j))
+    alt = firsts.gather(k).zip_with(first, lasts.gather(m))
+    # Never the word itself: then the next name of the list.
+    table = pl.DataFrame({"word": distinct, "fake": picked.zip_with(picked_fold != distinct, alt)})
     out = frame.join(table, on="word", how="left", maintain_order="left")
     p, fake = pl.col("p"), pl.col("fake")
     shaped = (

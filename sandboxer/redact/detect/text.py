@@ -142,9 +142,9 @@ def _pipeline(
     import polars as pl
 
     t = pl.col("_t")
-    prepared = pl.DataFrame({"_t": texts.cast(pl.String)}).with_columns(
-        t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd")
-    )
+    prepared = pl.DataFrame({"_t": texts.cast(pl.String)})
+    if prepared.get_column("_t").str.contains(f"[{OPEN}{CLOSE}]").any():
+        prepared = prepared.with_columns(t.str.replace_all(f"[{OPEN}{CLOSE}]", "\ufffd"))
     # One scan of every row finds the rows that any rule or a capitalised word could concern;
     # the rest (most rows of TPC-H-like comments) are read again only by the lexicon's search.
     text = prepared.get_column("_t")
