@@ -606,7 +606,7 @@ def fake_words(words: pl.Series, key: bytes, locale: str) -> pl.Series:
     from sandboxer.redact.prf import keyed_frame
 
     firsts, first_folds, lasts, last_folds = _fake_vocab(locale)
-    frame = pl.DataFrame({"p": words}).with_columns(word=frequency.fold_expr(pl.col("p")))
+    frame = pl.DataFrame({"p": words, "word": frequency.fold(words)})
     distinct = frame.get_column("word").unique()
     first = (_flags_of(distinct) & FIRST) > 0
     w0 = keyed_frame(distinct, key, "scrub/name")["w0"]
