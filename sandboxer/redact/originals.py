@@ -609,22 +609,27 @@ def build(
         key="t", n=pl.lit(1, pl.UInt32), origin="origin"
     )
     forms = pl.concat([many, one]).with_columns(form=form)
+    repeated = forms["form"].n_unique() < forms.height  # a value in two columns, mostly
+    forms_once = forms.unique("form") if repeated else forms
+    origins = forms.select("form", "origin")
     two_first = pl.col("key").str.split_exact(" ", 1)
-    forms_once = forms.unique("form") if forms["form"].n_unique() < forms.height else forms
-    distinct_forms = forms_once.select(
+    anchored = forms_once.filter(pl.col("n") >= 2).select(
         "form",
         "key",
         "n",
         h=two_first.struct.field("field_0").hash(HASH_SEED),
         nh=two_first.struct.field("field_1").hash(HASH_SEED),
     )
+    alone = forms_once.filter(pl.col("n") == 1).select(
+        "form", "key", "n", h=pl.lit(None, pl.UInt64), nh=pl.lit(None, pl.UInt64)
+    )
     return Originals(
         columns=columns,
-        forms=distinct_forms,
-        origins=forms.select("form", "origin").unique(),
+        forms=pl.concat([alone, anchored]),
+        origins=origins.unique() if repeated else origins,
         values=counted.height,
-        tokens=distinct_forms.filter(pl.col("n") == 1).height,
-        sequences=distinct_forms.filter(pl.col("n") >= 2).height,
+        tokens=alone.height,
+        sequences=anchored.height,
     )
 
 
