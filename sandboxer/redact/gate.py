@@ -106,7 +106,9 @@ def run_gate(stage: RedactStage, files: dict[str, Path], originals: Originals) -
                 if rule.strategy != "generalize":
                     _unchanged(stage, key, rule, text, leaks, coincidences)
             else:
-                _kept_detected(stage, key, rule, allowed, findings)
+                _kept_detected(
+                    stage, key, rule, allowed, findings, binary=series.dtype == pl.Binary
+                )
                 if rule is not None and is_json:
                     found = json_leaf_findings(
                         text.head(stage.cfg.sample_rows).drop_nulls(),
@@ -120,8 +122,14 @@ def run_gate(stage: RedactStage, files: dict[str, Path], originals: Originals) -
                 batch.size += int(text.str.len_bytes().sum() or 0)
             else:
                 batch.others[key] = series
-            if isinstance(series.dtype, pl.List | pl.Array):
+            if isinstance(series.dtype, pl.List | pl.Array) and _leaf(series.dtype) == pl.String:
                 batch.lists.add(key)
+            elif isinstance(series.dtype, pl.List | pl.Array):
+                batch.kinds[key] = "nested"
+            elif series.dtype == pl.Binary:
+                batch.kinds[key] = "binary"
+            elif isinstance(series.dtype, pl.Struct | pl.Object):
+                batch.kinds[key] = "nested"
         if batch.size >= BATCH_BYTES:
             _search(stage, batch, originals, leaks, coincidences)
             _rescan(stage, batch, allowed, findings, notices)
@@ -179,6 +187,15 @@ def _is_text(dtype: pl.DataType) -> bool:
     return not (dtype.is_numeric() or dtype.is_temporal() or dtype in (pl.Boolean, pl.Null))
 
 
+def _leaf(dtype: Any) -> Any:
+    """The innermost type of a list (of lists)."""
+    import polars as pl
+
+    while isinstance(dtype, pl.List | pl.Array):
+        dtype = dtype.inner
+    return dtype
+
+
 def rule_yaml(table: str, column: str, rule: Any) -> str:
     """The YAML (flow style) that gives ``table.column`` the rule ``rule``, to add under a
     dataset in sandboxer.yaml."""
@@ -214,6 +231,8 @@ class _Batch:
     others: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
     lists: set[tuple[str, str]] = field(default_factory=set)
     rescan: dict[tuple[str, str], pl.Series] = field(default_factory=dict)
+    kinds: dict[tuple[str, str], str] = field(default_factory=dict)
+    """``binary`` or ``nested`` (structs, maps) for text columns that are not strings."""
     size: int = 0
     distinct: pl.DataFrame | None = None
     """``c`` (index into ``texts``) and ``v``: the distinct values of the text columns."""
@@ -264,8 +283,8 @@ def _search(
         series = batch.texts[key] if key in batch.texts else batch.others[key].cast(pl.String)
         rule = stage.policy.rules.get(key) if stage.policy else None
         if rule is None or not rule.redacts:
-            listy = key in batch.lists
-            _kept_hits(table, column, series, column_hits, originals, leaks, elements=listy)
+            kind = "list" if key in batch.lists else batch.kinds.get(key, "text")
+            _kept_hits(table, column, series, column_hits, originals, leaks, kind=kind)
         else:
             found_in = (series, column_hits, originals)
             _rewritten_hits(stage, table, column, rule, *found_in, leaks, coincidences)
@@ -279,16 +298,22 @@ def _kept_hits(
     originals: Originals,
     leaks: list[Leak],
     *,
-    elements: bool,
+    kind: str,
 ) -> None:
-    """Originals in a kept column: whole values (or list elements) get the rule of the column
-    they came from, text gets ``scrub_text``."""
-    whole = bool(hits["whole"].all())
+    """Originals in a kept column, and the rule that redacts them for its type: whole values
+    and list elements get the rule of the column they came from, text gets ``scrub_text``,
+    binary and nested values ``hash`` (every type takes it)."""
+    whole = _whole(hits)
     rows = int(series.is_in(hits["v"].unique().implode()).sum())
     forms = hits["form"].unique().to_list()
-    if whole or elements:
-        entities = {originals.columns[o].entity for o in _origins(originals, forms)}
-        rule: Any = _entity_rule(entities.pop() if len(entities) == 1 else None)
+    rule: Any
+    if kind in ("binary", "nested"):
+        rule = "hash"
+    elif whole or kind == "list":
+        # The entity of the columns the values are copies of (not of their parts).
+        exact = hits.filter("whole")["form"].unique().to_list() if whole else forms
+        entities = {originals.columns[o].entity for o in _origins(originals, exact)}
+        rule = _entity_rule(entities.pop() if len(entities) == 1 else None)
     else:
         rule = "scrub_text"
     leaks.append(
@@ -333,7 +358,7 @@ def _rewritten_hits(
     leaked = rows.filter("survived")
     by_chance = rows.filter(~pl.col("row").is_in(leaked["row"].implode()))
     if leaked.height:
-        whole = bool(leaked["whole"].all())
+        whole = _whole(leaked)
         fix = "drop" if rule.strategy in TEXT_STRATEGIES else "hash"
         leaks.append(
             Leak(
@@ -357,6 +382,13 @@ def _rewritten_hits(
         )
 
 
+def _whole(hits: pl.DataFrame) -> bool:
+    """Whether every value hit is an original as a whole (a copy), not only holds some."""
+    import polars as pl
+
+    return bool(hits.group_by("v").agg(pl.col("whole").any())["whole"].all())
+
+
 def _from(columns: list[str]) -> dict[str, Any]:
     """The ``from`` field of a report entry (a Python keyword, so passed by its alias)."""
     return {"from": columns}
@@ -365,7 +397,7 @@ def _from(columns: list[str]) -> dict[str, Any]:
 def _origins(originals: Originals, forms: list[int]) -> list[int]:
     import polars as pl
 
-    wanted = pl.Series(forms, dtype=pl.UInt32).implode()
+    wanted = pl.Series(forms, dtype=pl.UInt64).implode()
     return originals.origins.filter(pl.col("form").is_in(wanted))["origin"].unique().to_list()
 
 
@@ -425,6 +457,8 @@ def _kept_detected(
     rule: ColumnRule | None,
     allowed: set[str],
     findings: list[Finding],
+    *,
+    binary: bool = False,
 ) -> None:
     if rule is None or rule.redacts or rule.confidence is None:
         return
@@ -441,7 +475,12 @@ def _kept_detected(
                 entity=entity,
                 confidence=rule.confidence,
                 check="kept by rule, but detected as personal",
-                rule=rule_yaml(table, column, _entity_rule(Entity(entity) if known else None)),
+                # Bytes take ``hash`` (every type does), not the entity's text strategy.
+                rule=rule_yaml(
+                    table,
+                    column,
+                    "hash" if binary else _entity_rule(Entity(entity) if known else None),
+                ),
             )
         )
 
@@ -493,7 +532,8 @@ def _rescan(
     """PII spans in kept and scrubbed text (distinct values; one batch of each).
 
     Scrubbed text is scanned whole, the way the scrub worked (the dataset's names; its own
-    keyed name pseudonyms are not names): any span left is a refusal. In kept text the
+    keyed name pseudonyms are not names): a span left is a refusal, but for recognised names,
+    reported as notices (an original name left is found by the originals search). In kept text the
     originals search is the proof; a span there refuses only for unambiguous formats
     (``STRONG``), looked for in every value that can hold one (an ``@`` or two digits in a
     row). A phone-like digit run or a capitalised word that is no original of the dataset is
@@ -550,8 +590,13 @@ def _rescan(
                 rows = int(values.is_in(found.implode()).sum())
                 if not rows:
                     continue
-                if is_scrubbed:
+                if is_scrubbed and entity != "person_name":
                     check, fix, into = "spans after scrub", "drop", findings
+                elif is_scrubbed:
+                    # The scrub's pseudonyms are names by design, and next to a capitalised
+                    # word can read as a new name: whether a name left is an original is
+                    # decided by the originals search, not by recognition (key-independent).
+                    check, fix, into = "name spans after scrub", "drop", notices
                 elif strong:
                     check, fix, into = "PII spans in kept text", "scrub_text", findings
                 else:

@@ -60,7 +60,15 @@ create table audit (id integer primary key, actor_email varchar, action varchar)
 """
 
 
-def make_gate_duckdb(path: Path) -> str:
+EXTRAS_DDL = """
+create table extras (id integer primary key, person_id integer not null references people(id),
+  contact varchar, photo blob, aliases varchar[]);
+"""
+"""Copies of personal values in other types: an email kept verbatim, a name and email inside
+bytes, name parts in an array."""
+
+
+def make_gate_duckdb(path: Path, *, extras: bool = False) -> str:
     import duckdb
 
     con = duckdb.connect(str(path))
@@ -83,6 +91,21 @@ def make_gate_duckdb(path: Path) -> str:
                 for i in range(N)
             ],
         )
+        if extras:
+            con.execute(EXTRAS_DDL)
+            con.executemany(
+                "insert into extras values (?, ?, ?, ?, ?)",
+                [
+                    (
+                        i,
+                        i,
+                        email(i),
+                        f"{first_name(i)} {last_name(i)} <{email(i)}>".encode(),
+                        [first_name(i), last_name(i)],
+                    )
+                    for i in range(N)
+                ],
+            )
         con.executemany(
             "insert into notes values (?, ?, ?)", [(i, i % N, note(i)) for i in range(2 * N)]
         )

@@ -101,7 +101,7 @@ def test_names_from_another_table_inside_kept_text_are_refused(
 
 def test_the_rule_the_gate_names_makes_the_build_publish(tmp_path: Path, url: str) -> None:
     message = refusal(tmp_path, url, columns={"notes": {"body": "keep"}})
-    rule = yaml.safe_load(re.search(r"add (\{redact: .*?\}\}\}\})", message).group(1))  # type: ignore[union-attr]
+    rule = yaml.safe_load(re.search(r"add (\{redact: [^;\n]*)", message).group(1))  # type: ignore[union-attr]
     info = build(tmp_path, url, **rule["redact"])
     assert info.manifest.stages["redaction"]["gate"]["ok"]
 
@@ -252,3 +252,23 @@ def test_a_production_value_in_the_manifest_is_refused(tmp_path: Path, url: str)
     message = refusal(tmp_path, url, columns={"people": {"phone": rule}})
     assert "manifest.json at .stages.redaction.columns.people.phone.params.sql" in message
     assert LocalStore(tmp_path / "store").list() == []
+
+
+def test_copies_in_other_types_get_a_rule_that_fits_the_type(tmp_path: Path) -> None:
+    url = make_gate_duckdb(tmp_path / "extras.duckdb", extras=True)
+    # A reviewed keep of a verbatim email column, bytes holding a name and an email, an array
+    # of name parts: all hold originals; each refusal names a rule its type takes.
+    kept = {"extras": {"contact": "keep", "photo": "keep", "aliases": "keep"}}
+    allow = {"allow_findings": ["extras.contact", "extras.photo", "extras.aliases"]}
+    message = refusal(tmp_path, url, percent=100, columns=kept, gate=allow)
+    rules = {
+        m.group(1): yaml.safe_load(m.group(2))["redact"]["columns"]["extras"][m.group(1)]
+        for m in re.finditer(r"extras\.(\w+): [^;]*; add (\{redact: [^;\n]*)", message)
+    }
+    assert rules == {
+        "contact": {"strategy": "fake", "entity": "email"},
+        "photo": "hash",
+        "aliases": "hash",
+    }
+    info = build(tmp_path / "fixed", url, percent=100, columns={"extras": rules}, gate=allow)
+    assert info.manifest.stages["redaction"]["gate"]["ok"]
