@@ -286,7 +286,8 @@ def source_samples(
     """Detection samples read from the source for the tables whose subset sample cannot
     decide for them: tables outside the plan, and (with ``inside``) tables whose subset kept
     fewer than ``rows`` rows and fewer than the source holds (an audit table the subset left
-    empty is still full of emails). Their first ``rows`` rows in key order, one read each."""
+    empty is still full of emails). Their first ``rows`` rows in row-identity order, one read
+    each."""
     import polars as pl
 
     out: dict[str, pl.DataFrame] = {}
@@ -299,7 +300,10 @@ def source_samples(
             whole = tp.source_rows is not None and tp.rows >= tp.source_rows
             if have >= rows or whole:
                 continue
-        order = list(table.primary_key) or None
+        # In key order, so the same source state gives the same sample (and rules); a table
+        # without a key is read as the source returns it (its columns may not sort: JSON).
+        identity = list(table.row_identity)
+        order = identity if identity != list(table.column_names) else None
         arrow = source.select(table, table.column_names, limit=rows, order_by=order)
         columns = []
         for name in arrow.column_names:
