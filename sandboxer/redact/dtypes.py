@@ -248,6 +248,11 @@ def binary_text(series: pl.Series) -> pl.Series:
     return _duckdb_text(series, "coalesce(try(decode(v)), lower(hex(v)))")
 
 
+def utf8_text(series: pl.Series) -> pl.Series:
+    """Bytes that are valid UTF-8, decoded; other values (and nulls) as nulls."""
+    return _duckdb_text(series, "try(decode(v))")
+
+
 def json_text(series: pl.Series) -> pl.Series:
     """Structs, maps (and anything DuckDB can serialise) as JSON text."""
     return _duckdb_text(series, "to_json(v)")

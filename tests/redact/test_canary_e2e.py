@@ -435,22 +435,6 @@ def report(hits: dict[str, tuple[int, int]]) -> str:
     return "; ".join(f"{where}: {n} canaries, {d} digests" for where, (n, d) in hits.items())
 
 
-# Verified product gaps (issue 11), each tracked by a strict xfail below: fixed, they fail loudly.
-GATE_CRASH = (
-    "the leak gate crashes on this database (TypeError in redact/gate.py _origins: form hashes "
-    "put in a UInt32 Series), so `data build` ends in 'a bug in sandboxer' and publishes nothing"
-)
-BINARY_AND_ARRAYS_KEPT = (
-    "auto mode leaves public.person.photo (bytea holding a name and email) and "
-    "public.person.aliases (text[] of name parts) unredacted: the gate refuses to publish "
-    "(40 rows each); the rule it suggests for photo, scrub_text, does not take Binary"
-)
-KEY_DEPENDENT_REFUSAL = (
-    "under a second key the gate's re-scan refuses public.notes.body (person_name spans "
-    "after scrub) although no canary is left in it: whether a build publishes depends on the key"
-)
-
-
 @pytest.fixture(scope="module")
 def canaries() -> Canaries:
     return make_canaries()
@@ -482,7 +466,6 @@ def _scan_project(project: Path, canaries: Canaries) -> tuple[int, dict[str, tup
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=f"issue 11: {GATE_CRASH}; {BINARY_AND_ARRAYS_KEPT}")
 @pytest.mark.parametrize("every_table_all", [False, True], ids=["default", "all"])
 def test_default_build_publishes_with_no_canary(
     tmp_path: Path, pg_url: str, canaries: Canaries, every_table_all: bool
@@ -509,10 +492,6 @@ def test_default_build_publishes_with_no_canary(
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"issue 11: {GATE_CRASH}; {BINARY_AND_ARRAYS_KEPT}; {KEY_DEPENDENT_REFUSAL}",
-)
 def test_a_new_key_changes_every_pseudonym(tmp_path: Path, pg_url: str, canaries: Canaries) -> None:
     load(pg_url, canaries)
     project = init_project(tmp_path, pg_url, every_table_all=True)
@@ -554,7 +533,6 @@ print(json.dumps(out))
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.docker
-@pytest.mark.xfail(strict=True, reason=f"issue 11: {GATE_CRASH}; {BINARY_AND_ARRAYS_KEPT}")
 def test_sandbox_database_holds_no_canary(
     tmp_path: Path, pg_url: str, canaries: Canaries, docker_client: object
 ) -> None:

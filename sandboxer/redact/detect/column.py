@@ -34,6 +34,9 @@ value, and never names of people (five regions are not five persons)."""
 SHARED_MIN_SHARE = 0.3
 """A column of name-shaped values is names when this share shares a word with a column
 already found to hold names (``values.score_shared_names``)."""
+BINARY_TEXT_MIN_SHARE = 0.5
+"""Binary columns are detected as text when at least this share of non-null values decodes as
+UTF-8."""
 MIN_VALUES_TO_CONTRADICT = 20
 CONTRADICTED = 0.8
 
@@ -135,7 +138,7 @@ def _shared_names(
     if known is None or known.len() == 0:
         return out
     for column in sample.columns:
-        values = sample.get_column(column)
+        values = elements(sample.get_column(column))  # a list of names is names
         if out[column] or kind_of(values.dtype) != N.STRING:
             continue
         score = V.score_shared_names(values, known)
@@ -145,11 +148,13 @@ def _shared_names(
             continue
         evidence: Evidence = {
             "value_rule": score.rule,
-            "sampled": values.len(),
+            "sampled": sample.height,
             "non_null": non_null,
             "matched": score.matched,
             "shaped": score.shaped,
         }
+        if values.len() != sample.height:
+            evidence["element_of"] = "list"
         confidence = round(0.6 + 0.35 * min(1.0, share / 0.6), 3)
         out[column] = [Finding(column, Entity.person_name, confidence, "value", evidence)]
     return out
@@ -199,6 +204,8 @@ def _candidates(
     import polars as pl
 
     kind = kind_of(sample.dtype)
+    if sample.dtype == pl.Binary:
+        return _binary_candidates(name, sample, threshold=threshold, table=table)
     if kind == "list":
         inner = sample.explode() if isinstance(sample.dtype, pl.List) else sample.arr.explode()
         found, text = _candidates(name, inner, threshold=threshold, table=table)
@@ -241,6 +248,39 @@ def _candidates(
     if kind == N.STRING and not whole and T.is_free_form(values):
         return findings, values
     return findings, None
+
+
+def elements(series: pl.Series) -> pl.Series:
+    """The leaf values of a list column (exploded, however deep), else ``series`` itself."""
+    import polars as pl
+
+    while isinstance(series.dtype, pl.List | pl.Array):
+        series = series.explode() if isinstance(series.dtype, pl.List) else series.arr.explode()
+    return series
+
+
+def _binary_candidates(
+    name: str,
+    sample: pl.Series,
+    *,
+    threshold: float,
+    table: str | None,
+) -> tuple[list[Finding], pl.Series | None]:
+    """Bytes that decode as UTF-8 text (a contact card, a document) are detected like a text
+    column, and always scanned for spans: a personal value inside bytes is not a whole value.
+    Bytes that are not text (images, hashes) give nothing. The strategy is fitted to Binary
+    later (``policy.fit_to_type``: ``hash``)."""
+    from sandboxer.redact.dtypes import utf8_text
+
+    decoded = utf8_text(sample)
+    non_null = sample.drop_nulls().len()
+    texts = V.string_values(decoded)
+    if not non_null or texts.len() < BINARY_TEXT_MIN_SHARE * non_null:
+        return [], None
+    found, _ = _candidates(name, decoded, threshold=threshold, table=table)
+    found = [_with_evidence(f, {"decoded_from": "binary"}) for f in found]
+    whole = any(f.confidence >= threshold for f in found)
+    return found, (None if whole else texts)
 
 
 def _with_evidence(finding: Finding, extra: Evidence) -> Finding:

@@ -389,9 +389,12 @@ def _score_person_names(frame: pl.DataFrame) -> list[ValueScore]:
 NAME_TOKEN = r"\p{Lu}[\p{L}'\u2019\-]*\p{Ll}"
 """A capitalised name word: "Quennell", "McKay", "O'Brien", "Jean-Luc"."""
 PARTICLES = "van|von|de|da|del|della|di|du|la|le|dos|das|der|den|ten|ter|bin|ibn|al|y"
-NAME_SHAPE = rf"^{NAME_TOKEN}(?:,? (?:(?:{PARTICLES}) )*(?:\p{{Lu}}\.|{NAME_TOKEN})){{1,3}}$"
-"""Two to four capitalised words (initials and particles allowed): "Tamsin Quennell",
-"Quennell, Tamsin", "Anna van der Berg", "J. R. Quennell"."""
+_NAME_NEXT = rf"(?:,? (?:(?:{PARTICLES}) )*(?:\p{{Lu}}\.|{NAME_TOKEN}))"
+NAME_SHAPE = (
+    rf"^(?:{NAME_TOKEN}{_NAME_NEXT}{{1,3}}|(?:\p{{Lu}}\. ){{1,2}}{NAME_TOKEN}{_NAME_NEXT}{{0,2}})$"
+)
+"""Two to four capitalised words (initials and particles allowed, a name word after leading
+initials): "Tamsin Quennell", "Quennell, Tamsin", "Anna van der Berg", "J. R. Quennell"."""
 SHAPE_MIN_SHARE = 0.6
 """A column is person names by shape when at least this share of its values has the shape
 and a rare word (and they rarely repeat, ``SHAPE_MIN_DISTINCT``)."""
