@@ -131,6 +131,22 @@ def test_init_writes_a_config_that_builds(tmp_path: Path) -> None:
     assert code == 0, err
 
 
+def test_init_on_a_tiny_source_writes_a_config_that_builds(tmp_path: Path) -> None:
+    """A root of a few rows: a hashed 10 % of it selected nothing and the build stopped."""
+    url = make_duckdb(
+        tmp_path / "tiny.duckdb",
+        "CREATE TABLE owner (id INTEGER PRIMARY KEY, label VARCHAR);"
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owner(id));"
+        "INSERT INTO owner VALUES (1, 'x');"
+        "INSERT INTO item VALUES (1, 1), (2, 1);",
+    )
+    code, _, err = run(tmp_path, "init", "--source", url)
+    assert code == 0, err
+    assert "percent: 100" in (tmp_path / "sandboxer.yaml").read_text()
+    code, _out, err = run(tmp_path, "data", "build", "--throwaway-key")
+    assert code == 0, err
+
+
 def test_init_keeps_passwords_out_of_the_file(tmp_path: Path) -> None:
     from sandboxer.build.starter import starter_config
 

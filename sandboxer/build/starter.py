@@ -80,7 +80,14 @@ def starter_config(url: str | None, schema: Schema | None, name: str | None = No
     lines += ["    subset:", "      roots:"]
     if root is not None:
         rows = schema.tables[root].row_count or 0
-        percent = 10.0 if rows <= 10_000 else max(0.01, round(1000 / rows * 100, 2))
+        # A hashed 10 % of a handful of rows can select none, and the build then stops
+        # ("selects no rows"): a root this small is taken whole.
+        if rows < 100:
+            percent = 100.0
+        elif rows <= 10_000:
+            percent = 10.0
+        else:
+            percent = max(0.01, round(1000 / rows * 100, 2))
         lines += [
             f"        - table: {_q(root)}      # suggested: most tables hang off it ({rows} rows)",
             f"          percent: {percent:g}",
