@@ -123,39 +123,40 @@ class Flow:
         backend: str | None = None,
     ) -> RunResult:
         """Run the pipeline in ``sandbox`` (or in an ephemeral one)."""
-        from sandboxer.pipeline.runner import new_run_id, run_pipeline
+        from sandboxer.pipeline.runner import new_run_id
 
+        self._require_steps()
+        run_id = new_run_id()
+        run_dir = self.runs_root / run_id
+        if sandbox is not None:
+            return self._run_in(sandbox, run_dir)
+        with self.ephemeral_sandbox(
+            dataset=dataset, template=template, backend=backend, prefix="run"
+        ) as name:
+            return self._run_in(name, run_dir)
+
+    def _require_steps(self) -> None:
         if not self.pipeline.steps:
             raise ConfigError(
                 "No pipeline steps configured",
                 hint="Add `pipeline: {steps: [...]}` to sandboxer.yaml.",
             )
-        run_id = new_run_id()
-        run_dir = self.runs_root / run_id
-        if sandbox is not None:
-            return run_pipeline(
-                self.sandboxes,
-                sandbox,
-                pipeline=self.pipeline,
-                project_dir=self.project_dir,
-                engine=self.engine_of(sandbox),
-                run_dir=run_dir,
-                console=self.console,
-                run_id=run_id,
-            )
-        with self.ephemeral_sandbox(
-            dataset=dataset, template=template, backend=backend, prefix="run"
-        ) as name:
-            return run_pipeline(
-                self.sandboxes,
-                name,
-                pipeline=self.pipeline,
-                project_dir=self.project_dir,
-                engine=self.engine_of(name),
-                run_dir=run_dir,
-                console=self.console,
-                run_id=run_id,
-            )
+
+    def _run_in(self, sandbox: str, run_dir: Path) -> RunResult:
+        """Run the project's pipeline in ``sandbox``, its outputs to ``run_dir`` (the run id
+        is the directory's name)."""
+        from sandboxer.pipeline.runner import run_pipeline
+
+        return run_pipeline(
+            self.sandboxes,
+            sandbox,
+            pipeline=self.pipeline,
+            project_dir=self.project_dir,
+            engine=self.engine_of(sandbox),
+            run_dir=run_dir,
+            console=self.console,
+            run_id=run_dir.name,
+        )
 
     # -- baselines -----------------------------------------------------------------------
     def capture_baseline(
@@ -359,15 +360,11 @@ class Flow:
     ) -> TestOutcome:
         from sandboxer.compare.reports import render_terminal, write_reports
         from sandboxer.pipeline.datatests import run_code_tests, run_data_tests
-        from sandboxer.pipeline.runner import new_run_id, run_pipeline
+        from sandboxer.pipeline.runner import new_run_id
 
         console = self.console
         pipeline = self.pipeline
-        if not pipeline.steps:
-            raise ConfigError(
-                "No pipeline steps configured",
-                hint="Add `pipeline: {steps: [...]}` to sandboxer.yaml.",
-            )
+        self._require_steps()
         try:
             snapshot = self.sandboxes.snapshot(dataset)
         except ConfigError:
@@ -383,16 +380,7 @@ class Flow:
         with self.ephemeral_sandbox(
             dataset=snapshot.id, template=template, backend=backend
         ) as name:
-            result = run_pipeline(
-                self.sandboxes,
-                name,
-                pipeline=pipeline,
-                project_dir=self.project_dir,
-                engine=self.engine_of(name),
-                run_dir=run_dir,
-                console=console,
-                run_id=run_id,
-            )
+            result = self._run_in(name, run_dir)
             if result.ok and pipeline.code_tests:
                 code = run_code_tests(self.sandboxes, name, pipeline.code_tests)
                 tests.append(_test_json(code))

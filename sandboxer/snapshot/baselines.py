@@ -20,12 +20,10 @@ from typing import ClassVar
 from sandboxer import __version__
 from sandboxer.errors import StoreError, did_you_mean
 from sandboxer.snapshot.manifest import (
-    ManifestError,
     ManifestModel,
-    UnsupportedFormat,
     VersionedManifest,
 )
-from sandboxer.snapshot.store import LocalStore
+from sandboxer.snapshot.store import LocalStore, read_manifest
 from sandboxer.snapshot.writer import sha256_file
 
 MANIFEST = "baseline.json"
@@ -153,14 +151,7 @@ class BaselineStore:
         return sorted(infos, key=lambda i: (i.manifest.created_at, i.id), reverse=True)
 
     def _info(self, path: Path) -> BaselineInfo:
-        try:
-            manifest = BaselineManifest.load(path / MANIFEST)
-        except UnsupportedFormat:
-            raise
-        except ManifestError as e:
-            raise StoreError(
-                f"Baseline {path.name} has an unreadable manifest: {e.reason}"
-            ) from None
+        manifest = read_manifest(BaselineManifest, path / MANIFEST, "Baseline")
         return BaselineInfo(path.name, path, manifest)
 
     def get(self, ref: str) -> BaselineInfo:

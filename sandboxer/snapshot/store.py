@@ -38,14 +38,36 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sandboxer.errors import StoreError, did_you_mean
-from sandboxer.snapshot.manifest import ManifestError, SnapshotManifest, UnsupportedFormat
+from sandboxer.snapshot.manifest import (
+    ManifestError,
+    SnapshotManifest,
+    UnsupportedFormat,
+    VersionedManifest,
+)
 
 MANIFEST = "manifest.json"
 CACHE_UNUSED_DAYS = 30
 """``data gc`` removes cache entries that no build has read or written for this long."""
+
+
+M = TypeVar("M", bound=VersionedManifest)
+
+
+def read_manifest(cls: type[M], file: Path, what: str, *, hint: str | None = None) -> M:
+    """The manifest ``file`` of a published directory (a snapshot, a baseline). A newer
+    format raises ``UnsupportedFormat`` as is; a broken file is a ``StoreError`` naming
+    ``what`` and the directory."""
+    try:
+        return cls.load(file)
+    except UnsupportedFormat:
+        raise
+    except ManifestError as e:
+        raise StoreError(
+            f"{what} {file.parent.name} has an unreadable manifest: {e.reason}", hint=hint
+        ) from e
 
 
 @dataclass(frozen=True)
@@ -279,15 +301,12 @@ class LocalStore(Store):
         return StoreError(f"Cannot write to the snapshot store {self.root}: {error.strerror}")
 
     def _info(self, path: Path) -> SnapshotInfo:
-        try:
-            manifest = SnapshotManifest.load(path / MANIFEST)
-        except UnsupportedFormat:
-            raise
-        except ManifestError as e:
-            raise StoreError(
-                f"Snapshot {path.name} has an unreadable manifest: {e.reason}",
-                hint=f"Run `sandboxer data verify {path.name}`.",
-            ) from e
+        manifest = read_manifest(
+            SnapshotManifest,
+            path / MANIFEST,
+            "Snapshot",
+            hint=f"Run `sandboxer data verify {path.name}`.",
+        )
         return SnapshotInfo(
             id=path.name,
             dataset=manifest.dataset,
