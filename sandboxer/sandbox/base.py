@@ -33,6 +33,23 @@ class SandboxSpec:
     ttl_seconds: int | None = None
     replace: bool = False
 
+    def state(self, backend: str, engine: str, created_at: str) -> dict[str, Any]:
+        """The state fields every backend records for the sandbox it created from this spec
+        (each adds its connections, resources, load report and timings)."""
+        return {
+            "backend": backend,
+            "name": self.name,
+            "project": self.project,
+            "project_dir": str(self.project_dir.resolve()),
+            "template": self.template.name,
+            "template_spec": self.template.model_dump(mode="json"),
+            "dataset": self.snapshot.dataset,
+            "snapshot_id": self.snapshot.id,
+            "created_at": created_at,
+            "ttl_seconds": self.ttl_seconds,
+            "engine": engine,
+        }
+
 
 @dataclass
 class SandboxInfo:

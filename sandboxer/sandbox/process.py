@@ -120,17 +120,7 @@ class ProcessBackend(SandboxBackend):
 
         created_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         state = {
-            "backend": self.name,
-            "name": spec.name,
-            "project": spec.project,
-            "project_dir": str(spec.project_dir.resolve()),
-            "template": t.name,
-            "template_spec": t.model_dump(mode="json"),
-            "dataset": spec.snapshot.dataset,
-            "snapshot_id": spec.snapshot.id,
-            "created_at": created_at,
-            "ttl_seconds": spec.ttl_seconds,
-            "engine": ENGINE.name,
+            **spec.state(self.name, ENGINE.name, created_at),
             "connections": {ENGINE.name: str(directory / "data" / DB_FILE)},
             "resources": {
                 "dir": str(directory),

@@ -141,17 +141,7 @@ def create_sandbox(
 
     timings["total"] = round(time.perf_counter() - started, 3)
     state = {
-        "backend": backend.name,
-        "name": name,
-        "project": project,
-        "project_dir": str(spec.project_dir.resolve()),
-        "template": t.name,
-        "template_spec": t.model_dump(mode="json"),
-        "dataset": spec.snapshot.dataset,
-        "snapshot_id": spec.snapshot.id,
-        "created_at": created_at,
-        "ttl_seconds": spec.ttl_seconds,
-        "engine": t.data.engine,
+        **spec.state(backend.name, t.data.engine, created_at),
         "connections": connections(t, services, sandbox_dir),
         "resources": {
             "workspace": workspace.id,
