@@ -144,6 +144,8 @@ def test_name_rules_find_pii_names(name: str, kind: str, entity: Entity) -> None
         ("long_description", "string"),
         ("gift_card", "string"),
         ("card_type", "string"),
+        ("ContactTitle", "string"),  # Northwind: "Sales Representative", not a person
+        ("customer_role", "string"),
         ("sku", "string"),
         ("country_code", "string"),
         ("c7", "string"),

@@ -154,7 +154,8 @@ NEGATORS = frozenset(
     bounced attempts attempt is has preference preferences pref channel policy version app os
     device platform browser country region expires expiry expiration balance brand scope
     bits mask prefix suffix hint label visible visibility required changed updated created
-    last4 first6 bin issuer network level quality source method domain""".split()
+    last4 first6 bin issuer network level quality source method domain title role position
+    department""".split()
 )
 # Leading words that make the column a number of things: num_phones, n_emails, total_cards.
 LEADING_NEGATORS = frozenset("num n nb number total max min avg sum".split())
